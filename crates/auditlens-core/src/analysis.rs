@@ -1,0 +1,414 @@
+//! An analysis: several files read into one set of requests.
+//!
+//! The caller adds files, pushes their bytes in chunks of any size (in any interleaving), and
+//! calls [`Analysis::finish`]. Events are normalized into compact [`Event`]s as they stream
+//! past; the stages of one request (same auditID) are merged into one, keeping the most
+//! complete stage. After `finish`, requests are in time order, ready for scoring.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::diagnostics::{Diagnostic, DiagnosticKind};
+use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
+use crate::intern::{Interner, ListId, Sym};
+use crate::model::{parse_user_agent, Decision, Event, Level, Source, Stage};
+use crate::report::{FileSummary, Finding, Report, Summary};
+use crate::time::{format_rfc3339, parse_rfc3339, Micros};
+
+/// Diagnostics kept in full; past this only their counts grow. A file of garbage must not
+/// turn into a second copy of itself in memory.
+pub const MAX_KEPT_DIAGNOSTICS: usize = 10_000;
+
+/// Handle of a file added to an [`Analysis`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+#[derive(Debug)]
+struct InputFile {
+    name: String,
+    reader: FileReader,
+    finished: bool,
+}
+
+/// Normalized requests and the diagnostics met on the way.
+#[derive(Debug, Default)]
+pub struct EventStore {
+    pub interner: Interner,
+    requests: Vec<Event>,
+    by_audit_id: HashMap<Sym, u32>,
+    user_agents: HashMap<Sym, (Sym, Sym)>,
+    diagnostics: Vec<Diagnostic>,
+    /// Per file: diagnostics (kept or not), and the time of its latest event, which stands in
+    /// for events that carry no timestamp of their own.
+    file_diagnostics: Vec<u64>,
+    file_last_time: Vec<Micros>,
+    current_file: usize,
+}
+
+/// Reads audit log files into requests. See the module docs.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    limits: Limits,
+    files: Vec<InputFile>,
+    store: EventStore,
+    findings: Vec<Finding>,
+    finished: bool,
+}
+
+impl Analysis {
+    pub fn new(limits: Limits) -> Self {
+        Analysis {
+            limits,
+            ..Analysis::default()
+        }
+    }
+
+    /// Adds a file; its bytes follow with [`Analysis::push`].
+    pub fn add_file(&mut self, name: &str) -> FileId {
+        let id = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
+        self.files.push(InputFile {
+            name: name.to_string(),
+            reader: FileReader::new(name, id, self.limits),
+            finished: false,
+        });
+        self.store.file_diagnostics.push(0);
+        self.store.file_last_time.push(0);
+        FileId(id)
+    }
+
+    /// Reads the next chunk of a file.
+    pub fn push(&mut self, file: FileId, bytes: &[u8]) {
+        let Some(input) = self.files.get_mut(file.0 as usize) else {
+            return;
+        };
+        if input.finished {
+            return;
+        }
+        self.store.current_file = file.0 as usize;
+        input.reader.push(bytes, &mut self.store);
+    }
+
+    /// Ends a file: its last line is read.
+    pub fn finish_file(&mut self, file: FileId) {
+        let Some(input) = self.files.get_mut(file.0 as usize) else {
+            return;
+        };
+        if input.finished {
+            return;
+        }
+        input.finished = true;
+        self.store.current_file = file.0 as usize;
+        input.reader.finish(&mut self.store);
+        let counts = input.reader.counts();
+        if counts.events == 0 && counts.records > 0 {
+            let message = format!(
+                "no audit events found in {} ({}): expected Kubernetes audit.k8s.io Events as \
+                 JSON lines, a JSON array, or EventList objects, plain or gzip",
+                input.name,
+                input.reader.format_name()
+            );
+            let at = crate::diagnostics::At { line: 1, offset: 0 };
+            self.store.diagnostic(Diagnostic::error(
+                &input.name,
+                at,
+                DiagnosticKind::NotAuditEvent,
+                message,
+            ));
+        }
+    }
+
+    /// Ends every file and puts the requests in time order. Pushes after this are ignored.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        for index in 0..self.files.len() {
+            self.finish_file(FileId(index as u32));
+        }
+        self.store.sort_by_time();
+        self.finished = true;
+    }
+
+    /// The requests (in time order after [`Analysis::finish`]).
+    pub fn requests(&self) -> &[Event] {
+        &self.store.requests
+    }
+
+    /// The strings behind every [`Sym`].
+    pub fn interner(&self) -> &Interner {
+        &self.store.interner
+    }
+
+    /// Diagnostics kept (at most [`MAX_KEPT_DIAGNOSTICS`]), in the order met.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.store.diagnostics
+    }
+
+    /// Findings, most urgent first.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The name of a file.
+    pub fn file_name(&self, file: u32) -> &str {
+        self.files
+            .get(file as usize)
+            .map_or("", |f| f.name.as_str())
+    }
+
+    /// Counts for one file so far.
+    pub fn file_counts(&self, file: FileId) -> Option<&FileCounts> {
+        self.files.get(file.0 as usize).map(|f| f.reader.counts())
+    }
+
+    /// Bytes read so far, over all files (compressed sizes for gzip).
+    pub fn bytes_read(&self) -> u64 {
+        self.files.iter().map(|f| f.reader.counts().bytes).sum()
+    }
+
+    /// Totals, per file and overall.
+    pub fn summary(&self) -> Summary {
+        let mut per_file: Vec<(u64, BTreeSet<Sym>)> = vec![(0, BTreeSet::new()); self.files.len()];
+        let mut identities = BTreeSet::new();
+        let (mut first, mut last) = (Micros::MAX, Micros::MIN);
+        for event in &self.store.requests {
+            if let Some((requests, ids)) = per_file.get_mut(event.source.file as usize) {
+                *requests += 1;
+                ids.insert(event.effective_user());
+            }
+            identities.insert(event.effective_user());
+            first = first.min(event.received);
+            last = last.max(event.received);
+        }
+        let files: Vec<FileSummary> = self
+            .files
+            .iter()
+            .zip(per_file)
+            .zip(&self.store.file_diagnostics)
+            .map(|((input, (requests, ids)), &diagnostics)| {
+                let c = input.reader.counts();
+                FileSummary {
+                    path: input.name.clone(),
+                    format: input.reader.format_name(),
+                    bytes: c.bytes,
+                    decoded_bytes: c.decoded_bytes,
+                    lines: c.lines,
+                    blank_lines: c.blank_lines,
+                    records: c.records,
+                    accepted: c.accepted,
+                    rejected: c.rejected,
+                    events: c.events,
+                    requests,
+                    identities: ids.len() as u64,
+                    diagnostics,
+                    warnings: c.warnings,
+                }
+            })
+            .collect();
+        let any = !self.store.requests.is_empty();
+        Summary {
+            lines: files.iter().map(|f| f.lines).sum(),
+            blank_lines: files.iter().map(|f| f.blank_lines).sum(),
+            records: files.iter().map(|f| f.records).sum(),
+            accepted: files.iter().map(|f| f.accepted).sum(),
+            rejected: files.iter().map(|f| f.rejected).sum(),
+            events: files.iter().map(|f| f.events).sum(),
+            requests: self.store.requests.len() as u64,
+            identities: identities.len() as u64,
+            diagnostics: files.iter().map(|f| f.diagnostics).sum(),
+            warnings: files.iter().map(|f| f.warnings).sum(),
+            first: any.then(|| format_rfc3339(first)),
+            last: any.then(|| format_rfc3339(last)),
+            files,
+        }
+    }
+
+    /// The whole result, as `--format json` prints it.
+    pub fn report(&self) -> Report {
+        Report {
+            summary: self.summary(),
+            findings: self.findings.clone(),
+            diagnostics: self.store.diagnostics.clone(),
+        }
+    }
+}
+
+impl EventStore {
+    fn sort_by_time(&mut self) {
+        self.requests.sort_by(|a, b| {
+            (a.received, a.source.file, a.source.offset).cmp(&(
+                b.received,
+                b.source.file,
+                b.source.offset,
+            ))
+        });
+        self.by_audit_id.clear();
+        for (index, event) in self.requests.iter().enumerate() {
+            self.by_audit_id.insert(event.audit_id, index as u32);
+        }
+    }
+
+    fn intern_opt(&mut self, text: Option<&str>) -> Sym {
+        text.map_or(Sym::EMPTY, |t| self.interner.intern(t))
+    }
+
+    fn intern_strings<'s>(&mut self, items: impl Iterator<Item = &'s str>) -> ListId {
+        let syms: Vec<Sym> = items.map(|s| self.interner.intern(s)).collect();
+        self.interner.intern_list(&syms)
+    }
+
+    fn user(&mut self, user: Option<&WireUser<'_>>) -> (Sym, Sym, ListId, ListId) {
+        let Some(user) = user else {
+            return (Sym::EMPTY, Sym::EMPTY, ListId::EMPTY, ListId::EMPTY);
+        };
+        let name = self.intern_opt(user.username.as_deref());
+        let uid = self.intern_opt(user.uid.as_deref());
+        let groups = match &user.groups {
+            Some(groups) => self.intern_strings(groups.iter().map(|g| g.as_ref())),
+            None => ListId::EMPTY,
+        };
+        let extra = match &user.extra {
+            Some(extra) => {
+                let mut entries: Vec<String> = extra
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.join(",")))
+                    .collect();
+                entries.sort();
+                self.intern_strings(entries.iter().map(String::as_str))
+            }
+            None => ListId::EMPTY,
+        };
+        (name, uid, groups, extra)
+    }
+
+    fn client(&mut self, user_agent: Sym) -> (Sym, Sym) {
+        if let Some(&parsed) = self.user_agents.get(&user_agent) {
+            return parsed;
+        }
+        let text = self.interner.resolve(user_agent).to_string();
+        let (client, version) = parse_user_agent(&text);
+        let parsed = (self.interner.intern(client), self.interner.intern(version));
+        self.user_agents.insert(user_agent, parsed);
+        parsed
+    }
+
+    /// Normalizes a wire event.
+    fn normalize(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) -> Event {
+        let last_time = self
+            .file_last_time
+            .get(source.file as usize)
+            .copied()
+            .unwrap_or(0);
+        let received = [
+            &wire.request_received_timestamp,
+            &wire.timestamp,
+            &wire.stage_timestamp,
+        ]
+        .into_iter()
+        .find_map(|t| t.as_deref().and_then(parse_rfc3339))
+        .unwrap_or(last_time);
+        let stage_time = wire
+            .stage_timestamp
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(received);
+        if let Some(slot) = self.file_last_time.get_mut(source.file as usize) {
+            *slot = received;
+        }
+        let (user, uid, groups, extra) = self.user(wire.user.as_ref());
+        let (impersonated_user, _, impersonated_groups, _) =
+            self.user(wire.impersonated_user.as_ref());
+        let object = wire.object_ref.as_ref();
+        let api_group = object.and_then(|o| o.api_group.as_deref());
+        let api_version = object.and_then(|o| o.api_version.as_deref());
+        let resource = object.and_then(|o| o.resource.as_deref());
+        let subresource = object.and_then(|o| o.subresource.as_deref());
+        let namespace = object.and_then(|o| o.namespace.as_deref());
+        let name = object.and_then(|o| o.name.as_deref());
+        let user_agent = self.intern_opt(wire.user_agent.as_deref());
+        let (client, client_version) = self.client(user_agent);
+        let source_ips = match &wire.source_ips {
+            Some(ips) => self.intern_strings(ips.iter().map(|ip| ip.as_ref())),
+            None => ListId::EMPTY,
+        };
+        let stage = Stage::parse(wire.stage.as_deref().unwrap_or(""));
+        Event {
+            audit_id: self.intern_opt(wire.audit_id.as_deref()),
+            stage,
+            stages_seen: stage.bit(),
+            level: Level::parse(wire.level.as_deref().unwrap_or("")),
+            received,
+            stage_time,
+            user,
+            uid,
+            groups,
+            extra,
+            impersonated_user,
+            impersonated_groups,
+            verb: self.intern_opt(wire.verb.as_deref()),
+            api_group: self.intern_opt(api_group),
+            api_version: self.intern_opt(api_version),
+            resource: self.intern_opt(resource),
+            subresource: self.intern_opt(subresource),
+            namespace: self.intern_opt(namespace),
+            name: self.intern_opt(name),
+            request_uri: self.intern_opt(wire.request_uri.as_deref()),
+            non_resource: object.is_none(),
+            source_ips,
+            user_agent,
+            client,
+            client_version,
+            code: wire
+                .response_status
+                .as_ref()
+                .and_then(|s| s.code)
+                .unwrap_or(0),
+            decision: Decision::parse(
+                wire.annotation("authorization.k8s.io/decision")
+                    .unwrap_or(""),
+            ),
+            reason: self.intern_opt(wire.annotation("authorization.k8s.io/reason")),
+            truncated,
+            source,
+        }
+    }
+
+    /// Adds an event, merging it into the request with the same auditID.
+    fn add(&mut self, event: Event) {
+        let Some(&index) = self.by_audit_id.get(&event.audit_id) else {
+            self.by_audit_id
+                .insert(event.audit_id, self.requests.len() as u32);
+            self.requests.push(event);
+            return;
+        };
+        let Some(kept) = self.requests.get_mut(index as usize) else {
+            return;
+        };
+        let stages_seen = kept.stages_seen | event.stages_seen;
+        let received = kept.received.min(event.received);
+        let better = event.stage.completeness() > kept.stage.completeness()
+            || (event.stage.completeness() == kept.stage.completeness()
+                && kept.truncated
+                && !event.truncated);
+        if better {
+            *kept = event;
+        }
+        kept.stages_seen = stages_seen;
+        kept.received = received;
+    }
+}
+
+impl Sink for EventStore {
+    fn event(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) {
+        let event = self.normalize(wire, source, truncated);
+        self.add(event);
+    }
+
+    fn diagnostic(&mut self, diagnostic: Diagnostic) {
+        if let Some(count) = self.file_diagnostics.get_mut(self.current_file) {
+            *count += 1;
+        }
+        if self.diagnostics.len() < MAX_KEPT_DIAGNOSTICS {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+}

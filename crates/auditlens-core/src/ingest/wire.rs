@@ -1,0 +1,289 @@
+//! The wire form of an audit event: what `audit.k8s.io/v1` and `v1beta1` events look like in
+//! JSON, deserialized without copying (strings borrow from the record where they hold no
+//! escapes; request and response bodies stay raw JSON).
+//!
+//! [`parse_record`] turns one framed record into events (an `EventList` yields many) or says
+//! precisely why it could not.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::diagnostics::DiagnosticKind;
+
+/// The marker EKS appends to an event it cut to fit CloudWatch's size limit.
+pub const TRUNCATION_MARKER: &[u8] = b"[Truncated...]";
+
+/// An audit event as written by the API server. Unknown fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEvent<'a> {
+    #[serde(borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub level: Option<Cow<'a, str>>,
+    #[serde(rename = "auditID", borrow)]
+    pub audit_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub stage: Option<Cow<'a, str>>,
+    #[serde(rename = "requestURI", borrow)]
+    pub request_uri: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub verb: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user: Option<WireUser<'a>>,
+    #[serde(borrow)]
+    pub impersonated_user: Option<WireUser<'a>>,
+    #[serde(rename = "sourceIPs", borrow)]
+    pub source_ips: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub object_ref: Option<WireObjectRef<'a>>,
+    #[serde(borrow)]
+    pub response_status: Option<WireStatus<'a>>,
+    #[serde(borrow)]
+    pub request_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub response_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub request_received_timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub stage_timestamp: Option<Cow<'a, str>>,
+    /// `v1beta1` events carry this instead of `requestReceivedTimestamp`.
+    #[serde(borrow)]
+    pub timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub annotations: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    /// Present on an `EventList`.
+    #[serde(borrow)]
+    pub items: Option<Vec<&'a RawValue>>,
+}
+
+/// `user` and `impersonatedUser`.
+#[derive(Debug, Default, Deserialize)]
+pub struct WireUser<'a> {
+    #[serde(borrow)]
+    pub username: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub uid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub groups: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    pub extra: Option<HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>>,
+}
+
+/// `objectRef`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireObjectRef<'a> {
+    #[serde(borrow)]
+    pub resource: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub namespace: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub api_group: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub subresource: Option<Cow<'a, str>>,
+}
+
+/// `responseStatus`.
+#[derive(Debug, Default, Deserialize)]
+pub struct WireStatus<'a> {
+    pub code: Option<u16>,
+    #[serde(borrow)]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+impl WireEvent<'_> {
+    /// An annotation's value.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(|v| v.as_ref())
+    }
+
+    /// Why this object is not an audit event, if it is not.
+    pub fn not_an_event(&self) -> Option<String> {
+        if let Some(kind) = self.kind.as_deref() {
+            if kind != "Event" {
+                return Some(format!("an object of kind {kind:?}, not an audit Event"));
+            }
+        }
+        if let Some(version) = self.api_version.as_deref() {
+            if !version.starts_with("audit.k8s.io/") {
+                return Some(format!(
+                    "apiVersion {version:?} is not audit.k8s.io/v1 or v1beta1"
+                ));
+            }
+        }
+        if self.audit_id.as_deref().unwrap_or("").is_empty() {
+            return Some("a JSON object without an auditID, not an audit Event".to_string());
+        }
+        if self.verb.is_none() && self.request_uri.is_none() {
+            return Some("an object with no verb and no requestURI, not an audit Event".into());
+        }
+        None
+    }
+}
+
+/// How one record parsed.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// One event, or the items of an `EventList` (each parsed on its own).
+    Event(Box<WireEvent<'a>>),
+    List(Vec<&'a RawValue>),
+}
+
+/// Why a record gave no event.
+#[derive(Debug, PartialEq)]
+pub struct Rejection {
+    pub kind: DiagnosticKind,
+    pub message: String,
+}
+
+/// Parses one record: an event, or an `EventList`.
+pub fn parse_record(bytes: &[u8]) -> Result<Parsed<'_>, Rejection> {
+    match serde_json::from_slice::<WireEvent<'_>>(bytes) {
+        Ok(event) => {
+            if let Some(items) = event.items {
+                if event.kind.as_deref().is_none_or(|k| k == "EventList") {
+                    return Ok(Parsed::List(items));
+                }
+                return Err(not_an_event(format!(
+                    "an object of kind {:?} with items, not an audit EventList",
+                    event.kind.as_deref().unwrap_or_default()
+                )));
+            }
+            match event.not_an_event() {
+                Some(why) => Err(not_an_event(why)),
+                None => Ok(Parsed::Event(Box::new(event))),
+            }
+        }
+        Err(e) => Err(classify_error(bytes, &e)),
+    }
+}
+
+fn not_an_event(message: String) -> Rejection {
+    Rejection {
+        kind: DiagnosticKind::NotAuditEvent,
+        message,
+    }
+}
+
+fn classify_error(bytes: &[u8], error: &serde_json::Error) -> Rejection {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Data => not_an_event(format!("not an audit event: {error}")),
+        Category::Eof => Rejection {
+            kind: DiagnosticKind::MalformedJson,
+            message: format!(
+                "the JSON ends early (cut off after {} bytes?): {error}",
+                bytes.len()
+            ),
+        },
+        Category::Syntax | Category::Io => {
+            let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+            let message = if first.is_some_and(|&b| b != b'{' && b != b'[') {
+                format!("not JSON: expected an audit event object ({error})")
+            } else {
+                format!("malformed JSON: {error}")
+            };
+            Rejection {
+                kind: DiagnosticKind::MalformedJson,
+                message,
+            }
+        }
+    }
+}
+
+/// True when the record ends with the producer's truncation marker.
+pub fn is_truncated(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_end().ends_with(TRUNCATION_MARKER)
+}
+
+/// Recovers the leading fields of an event that was cut short: the object up to the last
+/// complete top-level field, closed. Returns `None` when nothing usable is left.
+pub fn salvage_truncated(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = bytes.trim_ascii_end();
+    let body = body.strip_suffix(TRUNCATION_MARKER).unwrap_or(body);
+    let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+    let mut last_cut = None;
+    for (i, &b) in body.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => last_cut = Some(i),
+            _ => {}
+        }
+    }
+    let cut = last_cut?;
+    let mut fixed = body[..cut].to_vec();
+    fixed.push(b'}');
+    Some(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_list_yields_its_items() {
+        let list = br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"auditID":"a","verb":"get"},{"auditID":"b","verb":"list"}]}"#;
+        match parse_record(list) {
+            Ok(Parsed::List(items)) => assert_eq!(items.len(), 2),
+            other => panic!("expected a list, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_objects_are_named() {
+        let pod = br#"{"kind":"Pod","apiVersion":"v1","metadata":{}}"#;
+        let err = parse_record(pod).unwrap_err();
+        assert_eq!(err.kind, DiagnosticKind::NotAuditEvent);
+        assert!(err.message.contains("\"Pod\""), "{}", err.message);
+        let no_id = br#"{"verb":"get"}"#;
+        assert!(parse_record(no_id).unwrap_err().message.contains("auditID"));
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        let err = parse_record(b"{\"auditID\": }").unwrap_err();
+        assert_eq!(err.kind, DiagnosticKind::MalformedJson);
+        let err = parse_record(b"hello world").unwrap_err();
+        assert!(err.message.starts_with("not JSON"), "{}", err.message);
+    }
+
+    #[test]
+    fn truncated_events_keep_their_leading_fields() {
+        let cut = br#"{"kind":"Event","auditID":"x","verb":"create","user":{"username":"eve"},"requestObject":{"spec":{"containers":[{"name":"a"[Truncated...]"#;
+        assert!(is_truncated(cut));
+        let fixed = salvage_truncated(cut).unwrap();
+        let Ok(Parsed::Event(event)) = parse_record(&fixed) else {
+            panic!(
+                "salvaged record does not parse: {}",
+                String::from_utf8_lossy(&fixed)
+            );
+        };
+        assert_eq!(event.verb.as_deref(), Some("create"));
+        assert_eq!(event.user.unwrap().username.as_deref(), Some("eve"));
+        assert!(salvage_truncated(b"{\"kind\":\"Ev[Truncated...]").is_none());
+    }
+}

@@ -1,0 +1,429 @@
+//! Ingestion over real corpora and crafted fixtures: exact counts, every bad-input kind, and the
+//! same result for every chunking and for gzip.
+
+// Tests read their fixtures from disk and fail loudly.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use auditlens_core::{Analysis, DiagnosticKind, DiagnosticSeverity, Limits, Summary};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(relative: &str) -> Vec<u8> {
+    let path = repo_root().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn corpus(relative: &str) -> Vec<u8> {
+    read(&format!("../shared/corpus/{relative}"))
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    read(&format!("tests/fixtures/ingest/{name}"))
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Analyses `bytes` as one file pushed in chunks of `chunk` bytes.
+fn analyze_chunked(name: &str, bytes: &[u8], chunk: usize, limits: Limits) -> Analysis {
+    let mut analysis = Analysis::new(limits);
+    let file = analysis.add_file(name);
+    for piece in bytes.chunks(chunk.max(1)) {
+        analysis.push(file, piece);
+    }
+    analysis.finish();
+    analysis
+}
+
+fn analyze(name: &str, bytes: &[u8]) -> Analysis {
+    analyze_chunked(name, bytes, 64 * 1024, Limits::default())
+}
+
+/// Everything observable about an analysis, as text, to compare two runs.
+fn fingerprint(analysis: &Analysis) -> String {
+    let mut out = serde_json::to_string_pretty(&analysis.report()).unwrap();
+    for event in analysis.requests() {
+        out.push_str(&format!("\n{event:?}"));
+    }
+    out
+}
+
+/// The same result for every chunking, plain and gzip (the gzip file's byte counts differ,
+/// so it is compared with itself across chunkings and with the plain file on events).
+fn assert_chunk_invariant(name: &str, bytes: &[u8]) {
+    let whole = fingerprint(&analyze_chunked(name, bytes, usize::MAX, Limits::default()));
+    for chunk in [1, 7, 4096] {
+        let chunked = fingerprint(&analyze_chunked(name, bytes, chunk, Limits::default()));
+        assert_eq!(
+            whole, chunked,
+            "{name}: {chunk}-byte chunks differ from one push"
+        );
+    }
+    let compressed = gzip(bytes);
+    let gz_whole = analyze_chunked(name, &compressed, usize::MAX, Limits::default());
+    for chunk in [1, 7, 4096] {
+        let gz = analyze_chunked(name, &compressed, chunk, Limits::default());
+        assert_eq!(
+            fingerprint(&gz_whole),
+            fingerprint(&gz),
+            "{name}: gzip, {chunk}-byte chunks"
+        );
+    }
+    let plain = analyze(name, bytes);
+    assert_eq!(
+        plain.requests(),
+        gz_whole.requests(),
+        "{name}: gzip gives other events"
+    );
+    assert_eq!(
+        plain.diagnostics(),
+        gz_whole.diagnostics(),
+        "{name}: gzip diagnostics"
+    );
+}
+
+/// Every record is accepted (holding one event or more) or rejected with an error.
+fn assert_accounted(summary: &Summary) {
+    for file in &summary.files {
+        assert_eq!(file.records, file.accepted + file.rejected, "{file:#?}");
+        assert!(file.events >= file.accepted, "{file:#?}");
+    }
+    assert_eq!(summary.records, summary.accepted + summary.rejected);
+}
+
+fn assert_lines_accounted(summary: &Summary) {
+    assert_accounted(summary);
+    assert_eq!(
+        summary.lines,
+        summary.blank_lines + summary.records,
+        "{summary:#?}"
+    );
+}
+
+#[test]
+fn falco_events_are_all_read() {
+    let bytes = corpus("falco/events.ndjson");
+    let analysis = analyze("events.ndjson", &bytes);
+    let s = analysis.summary();
+    assert_eq!((s.lines, s.records, s.events, s.rejected), (51, 51, 51, 0));
+    // Falco's test events reuse a few auditIDs across unrelated tests.
+    let distinct: std::collections::BTreeSet<&str> = std::str::from_utf8(&bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["auditID"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(s.requests, distinct.len() as u64);
+    assert_eq!(s.diagnostics, 0, "{:?}", analysis.diagnostics());
+    assert_lines_accounted(&s);
+    assert_chunk_invariant("events.ndjson", &bytes);
+}
+
+#[test]
+fn audit2rbac_log_merges_stages() {
+    let bytes = corpus("audit2rbac/demo.v1beta1.ndjson");
+    let analysis = analyze("demo.log", &bytes);
+    let s = analysis.summary();
+    assert_eq!(
+        (s.lines, s.events, s.requests, s.diagnostics),
+        (757, 757, 437, 0)
+    );
+    // 320 requests were logged at RequestReceived and ResponseComplete: all kept complete.
+    let both = analysis
+        .requests()
+        .iter()
+        .filter(|e| e.stages_seen.count_ones() == 2)
+        .count();
+    assert_eq!(both, 320);
+    assert!(analysis
+        .requests()
+        .iter()
+        .all(|e| e.stage == auditlens_core::Stage::ResponseComplete));
+    // system:admin impersonating alice, bob and ns1:sa1.
+    let interner = analysis.interner();
+    let impersonated: std::collections::BTreeSet<&str> = analysis
+        .requests()
+        .iter()
+        .filter(|e| !e.impersonated_user.is_empty())
+        .map(|e| interner.resolve(e.impersonated_user))
+        .collect();
+    assert_eq!(
+        impersonated.into_iter().collect::<Vec<_>>(),
+        ["alice", "bob", "system:serviceaccount:ns1:sa1"]
+    );
+    assert_eq!(s.first.as_deref(), Some("2017-09-11T19:55:05.000000Z"));
+    assert!(analysis
+        .requests()
+        .windows(2)
+        .all(|w| w[0].received <= w[1].received));
+    assert_lines_accounted(&s);
+    assert_chunk_invariant("demo.log", &bytes);
+}
+
+#[test]
+fn aks_inner_events_are_v1() {
+    let bytes = corpus("aks-sysdig/inner-events.ndjson");
+    let analysis = analyze("inner.ndjson", &bytes);
+    let s = analysis.summary();
+    assert_eq!(
+        (s.lines, s.events, s.requests, s.diagnostics),
+        (23, 23, 23, 0)
+    );
+    let interner = analysis.interner();
+    let clients: std::collections::BTreeSet<(&str, &str)> = analysis
+        .requests()
+        .iter()
+        .map(|e| {
+            (
+                interner.resolve(e.client),
+                interner.resolve(e.client_version),
+            )
+        })
+        .collect();
+    assert!(clients.contains(&("hyperkube", "v1.15.10")), "{clients:?}");
+    assert_lines_accounted(&s);
+    assert_chunk_invariant("inner.ndjson", &bytes);
+}
+
+#[test]
+fn arrays_and_event_lists_give_the_same_events() {
+    let lines = fixture("eventlists.jsonl");
+    let reference = analyze("eventlists.jsonl", &lines);
+    assert_eq!(reference.summary().events, 6);
+    assert_eq!(reference.summary().records, 2);
+    assert_eq!(reference.summary().files[0].format, "JSON lines");
+    for name in [
+        "eventlists-pretty.json",
+        "array-pretty.json",
+        "array-oneline.json",
+    ] {
+        let bytes = fixture(name);
+        let analysis = analyze(name, &bytes);
+        let s = analysis.summary();
+        assert_eq!(s.events, 6, "{name}: {:?}", analysis.diagnostics());
+        assert_eq!(s.diagnostics, 0, "{name}: {:?}", analysis.diagnostics());
+        let strip = |a: &Analysis| -> Vec<String> {
+            a.requests()
+                .iter()
+                .map(|e| {
+                    let i = a.interner();
+                    format!(
+                        "{} {} {} {}",
+                        i.resolve(e.audit_id),
+                        i.resolve(e.verb),
+                        i.resolve(e.user),
+                        e.received
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(strip(&analysis), strip(&reference), "{name}");
+        assert_accounted(&s);
+        assert_chunk_invariant(name, &bytes);
+    }
+    assert_eq!(
+        analyze("a.json", &fixture("array-pretty.json"))
+            .summary()
+            .files[0]
+            .format,
+        "JSON array"
+    );
+    assert_eq!(
+        analyze("l.json", &fixture("eventlists-pretty.json"))
+            .summary()
+            .files[0]
+            .format,
+        "JSON objects"
+    );
+}
+
+#[test]
+fn every_kind_of_bad_line_is_reported_and_the_rest_is_read() {
+    let bytes = fixture("bad-lines.jsonl");
+    let analysis = analyze("bad-lines.jsonl", &bytes);
+    let s = analysis.summary();
+    let found: Vec<(u64, DiagnosticKind, DiagnosticSeverity)> = analysis
+        .diagnostics()
+        .iter()
+        .map(|d| (d.line, d.kind, d.severity))
+        .collect();
+    use DiagnosticKind::*;
+    use DiagnosticSeverity::*;
+    assert_eq!(
+        found,
+        [
+            (2, MalformedJson, Error),
+            (5, MalformedJson, Error),
+            (6, NotAuditEvent, Error),
+            (7, TruncatedEvent, Warning),
+            (8, TruncatedEvent, Error),
+            (11, NotAuditEvent, Error),
+            (12, InvalidUtf8, Warning),
+        ]
+    );
+    assert_eq!(s.lines, 13);
+    assert_eq!(s.blank_lines, 2);
+    assert_eq!(s.records, 11);
+    assert_eq!(s.rejected, 5);
+    assert_eq!(s.events, 6 + 1 - 1); // five good, one recovered from truncation
+    assert_eq!(s.warnings, 2);
+    assert_lines_accounted(&s);
+    for d in analysis.diagnostics() {
+        assert_eq!(d.file, "bad-lines.jsonl");
+        assert!(!d.message.is_empty());
+    }
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    for d in analysis.diagnostics() {
+        assert_eq!(d.offset as usize, line_starts[d.line as usize - 1], "{d}");
+    }
+    let truncated: Vec<_> = analysis.requests().iter().filter(|e| e.truncated).collect();
+    assert_eq!(truncated.len(), 1);
+    let ua = analysis.interner().resolve(
+        analysis
+            .requests()
+            .iter()
+            .find(|e| !e.user_agent.is_empty())
+            .unwrap()
+            .user_agent,
+    );
+    assert_eq!(ua, "kubectl\u{fffd}\u{fffd}");
+    assert_chunk_invariant("bad-lines.jsonl", &bytes);
+}
+
+#[test]
+fn over_long_lines_are_skipped_without_being_held() {
+    let good = fixture("eventlists.jsonl");
+    let mut bytes = good.clone();
+    bytes.extend_from_slice(&vec![b'x'; 10_000]);
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&good);
+    let limits = Limits {
+        max_record_bytes: 4096,
+        ..Limits::default()
+    };
+    for chunk in [1, 7, 4096, usize::MAX] {
+        let analysis = analyze_chunked("long.jsonl", &bytes, chunk, limits);
+        let s = analysis.summary();
+        let kinds: Vec<_> = analysis
+            .diagnostics()
+            .iter()
+            .map(|d| (d.line, d.kind))
+            .collect();
+        assert_eq!(kinds, [(3, DiagnosticKind::RecordTooLong)], "chunk {chunk}");
+        assert!(analysis.diagnostics()[0].message.contains("10000 bytes"));
+        assert_eq!(s.events, 12);
+        assert_lines_accounted(&s);
+    }
+}
+
+#[test]
+fn gzip_is_detected_by_magic_bytes_and_members_concatenate() {
+    let bytes = corpus("audit2rbac/demo.v1beta1.ndjson");
+    let cut = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut two_members = gzip(&bytes[..cut]);
+    two_members.extend(gzip(&bytes[cut..]));
+    let analysis = analyze("audit-2026-03-01T10-00-00.000.log.gz", &two_members);
+    let s = analysis.summary();
+    assert_eq!((s.lines, s.events, s.requests), (757, 757, 437));
+    assert_eq!(s.files[0].format, "JSON lines (gzip)");
+    assert_eq!(s.files[0].decoded_bytes, bytes.len() as u64);
+    assert_eq!(s.files[0].bytes, two_members.len() as u64);
+}
+
+#[test]
+fn a_cut_gzip_stream_reports_and_keeps_what_it_read() {
+    let bytes = corpus("audit2rbac/demo.v1beta1.ndjson");
+    let compressed = gzip(&bytes);
+    let cut = &compressed[..compressed.len() / 2];
+    let analysis = analyze("cut.log.gz", cut);
+    let s = analysis.summary();
+    assert!(s.events > 100 && s.events < 757, "{s:?}");
+    let kinds: Vec<_> = analysis.diagnostics().iter().map(|d| d.kind).collect();
+    assert!(kinds.contains(&DiagnosticKind::GzipError), "{kinds:?}");
+}
+
+#[test]
+fn decompressed_size_is_limited() {
+    let bytes = corpus("audit2rbac/demo.v1beta1.ndjson");
+    let limits = Limits {
+        max_decoded_bytes: 10_000,
+        ..Limits::default()
+    };
+    for input in [bytes.clone(), gzip(&bytes)] {
+        let analysis = analyze_chunked("big.log", &input, 4096, limits);
+        let kinds: Vec<_> = analysis.diagnostics().iter().map(|d| d.kind).collect();
+        assert!(
+            kinds.contains(&DiagnosticKind::DecompressedLimit),
+            "{kinds:?}"
+        );
+        assert_eq!(analysis.summary().files[0].decoded_bytes, 10_000);
+    }
+}
+
+#[test]
+fn a_file_that_is_not_an_audit_log_says_what_was_expected() {
+    let analysis = analyze("notes.txt", b"hello\nworld\n");
+    let last = analysis.diagnostics().last().unwrap();
+    assert!(
+        last.message.contains("no audit events found in notes.txt"),
+        "{last}"
+    );
+    assert!(last.message.contains("JSON lines"));
+    let empty = analyze("empty.log", b"");
+    assert_eq!(empty.summary().lines, 0);
+    assert!(empty.diagnostics().is_empty());
+}
+
+#[test]
+fn an_unterminated_array_reports_its_last_event() {
+    let bytes = fixture("array-pretty.json");
+    let cut = &bytes[..bytes.len() - 200];
+    let analysis = analyze("cut.json", cut);
+    assert_eq!(analysis.summary().events, 5);
+    let kinds: Vec<_> = analysis.diagnostics().iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, [DiagnosticKind::UnterminatedDocument]);
+}
+
+#[test]
+fn several_files_form_one_analysis() {
+    let mut analysis = Analysis::new(Limits::default());
+    let a = analysis.add_file("falco.ndjson");
+    let b = analysis.add_file("aks.ndjson");
+    let falco = corpus("falco/events.ndjson");
+    let aks = corpus("aks-sysdig/inner-events.ndjson");
+    // Interleaved pushes.
+    for (x, y) in falco.chunks(1000).zip(aks.chunks(1000)) {
+        analysis.push(a, x);
+        analysis.push(b, y);
+    }
+    for x in falco.chunks(1000).skip(aks.chunks(1000).count()) {
+        analysis.push(a, x);
+    }
+    analysis.finish();
+    let s = analysis.summary();
+    assert_eq!(s.files.len(), 2);
+    assert_eq!(s.files[0].events, 51);
+    assert_eq!(s.files[1].events, 23);
+    assert_eq!(s.events, 74);
+    assert_eq!(s.files[1].requests, 23);
+}
