@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::detection::RuleHit;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
 use crate::intern::{Interner, ListId, Sym};
@@ -37,6 +38,8 @@ pub struct EventStore {
     by_audit_id: HashMap<Sym, u32>,
     user_agents: HashMap<Sym, (Sym, Sym)>,
     diagnostics: Vec<Diagnostic>,
+    /// Detection rule hits per request, by auditID, over all its stages.
+    rule_hits: HashMap<Sym, Vec<RuleHit>>,
     /// Per file: diagnostics (kept or not), and the time of its latest event, which stands in
     /// for events that carry no timestamp of their own.
     file_diagnostics: Vec<u64>,
@@ -141,6 +144,11 @@ impl Analysis {
     /// Diagnostics kept (at most [`MAX_KEPT_DIAGNOSTICS`]), in the order met.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.store.diagnostics
+    }
+
+    /// The detection rules a request matched (by its auditID).
+    pub fn rule_hits(&self, audit_id: Sym) -> &[RuleHit] {
+        self.store.rule_hits.get(&audit_id).map_or(&[], Vec::as_slice)
     }
 
     /// Findings, most urgent first.

@@ -16,6 +16,7 @@
 //! may not call.
 
 pub mod analysis;
+pub mod detection;
 pub mod diagnostics;
 pub mod ingest;
 pub mod intern;
@@ -25,6 +26,7 @@ pub mod stats;
 pub mod time;
 
 pub use analysis::{Analysis, FileId, MAX_KEPT_DIAGNOSTICS};
+pub use detection::RuleHit;
 pub use diagnostics::{Diagnostic, DiagnosticKind, DiagnosticSeverity};
 pub use ingest::Limits;
 pub use intern::{Interner, ListId, Sym};
