@@ -1,0 +1,120 @@
+//! `auditlens analyze`: read the inputs, finish the analysis, print it in the chosen format.
+
+use std::io::Write;
+
+use anyhow::Result;
+use auditlens_core::{Analysis, Finding, Report};
+
+use crate::args::{AnalyzeArgs, Format};
+use crate::input;
+
+/// Runs the command; returns the process exit status.
+pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
+    let rules = match &args.config {
+        Some(path) => crate::rules::load_config(path)?,
+        None => auditlens_core::rules::RuleConfig::default(),
+    };
+    let loaded = input::load(
+        &args.input,
+        Analysis::new(args.input.limits()).with_rules(rules),
+    );
+    let mut analysis = loaded.analysis;
+    analysis.finish();
+    let report = analysis.report();
+    write_report(&report, args, out)?;
+    for error in &loaded.io_errors {
+        eprintln!("auditlens: cannot read {error}");
+    }
+    if !loaded.io_errors.is_empty() {
+        return Ok(2);
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
+    Ok(u8::from(failed))
+}
+
+fn write_report(report: &Report, args: &AnalyzeArgs, out: &mut dyn Write) -> Result<()> {
+    match args.format {
+        Format::Table => out.write_all(crate::table::report(report, args.top).as_bytes())?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Jsonl => {
+            for finding in &report.findings {
+                serde_json::to_writer(&mut *out, finding)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => write_csv(&report.findings, out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Columns of the CSV output, in order.
+pub const CSV_COLUMNS: [&str; 13] = [
+    "auditID",
+    "timestamp",
+    "identity",
+    "verb",
+    "resource",
+    "namespace",
+    "name",
+    "severity",
+    "score",
+    "reasons",
+    "rules",
+    "file",
+    "line",
+];
+
+fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(CSV_COLUMNS)?;
+    for f in findings {
+        let reasons: Vec<&str> = f.reasons.iter().map(|r| r.message.as_str()).collect();
+        let score = f.score.to_string();
+        let line = f.line.to_string();
+        let row = [
+            f.audit_id.as_str(),
+            &f.timestamp,
+            &f.identity,
+            &f.verb,
+            &f.resource,
+            &f.namespace,
+            &f.name,
+            f.severity.as_str(),
+            &score,
+            &reasons.join("; "),
+            &f.rules.join(" "),
+            &f.file,
+            &line,
+        ];
+        writer.write_record(row.iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Log fields are attacker-controlled: a cell that a spreadsheet would run as a formula is
+/// prefixed with `'` so that it shows as text.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("alice"), "alice");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+}

@@ -1,0 +1,220 @@
+//! Command-line definitions. Behaviour lives in one module per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Read Kubernetes audit logs: who did what, and what does not fit.
+#[derive(Debug, Parser)]
+#[command(name = "auditlens", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse audit logs: a summary, the findings and the input diagnostics.
+    Analyze(AnalyzeArgs),
+    /// List the detection rules: id, severity, audit level needed, ATT&CK techniques.
+    Rules(RulesArgs),
+    /// Count requests by identity, verb, resource, namespace, response code and client.
+    Stats(StatsArgs),
+    /// Write a simulated cluster's audit log (with labelled attacks) for demos and benchmarks.
+    Simulate(SimulateArgs),
+    /// Measure scoring on labelled simulated logs: precision and recall per scenario, flagged
+    /// rate, parser and scoring throughput.
+    Quality(QualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// Simulation seeds; each gives one labelled log.
+    #[arg(long, value_delimiter = ',', default_values_t = [7u64, 11, 23])]
+    pub seeds: Vec<u64>,
+
+    /// Simulated days per log (at least 2: scenarios run on the last day).
+    #[arg(long)]
+    pub days: Option<u32>,
+
+    /// Worker nodes of the simulated cluster.
+    #[arg(long)]
+    pub nodes: Option<u32>,
+
+    /// People of the simulated cluster.
+    #[arg(long)]
+    pub humans: Option<u32>,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also print, for every request of this scenario, its finding and reasons on stderr
+    /// (`unlabelled`: the findings at medium or above that belong to no scenario).
+    #[arg(long, value_name = "SCENARIO")]
+    pub show: Option<String>,
+
+    /// Exit with status 1 when an attack does not surface at medium or above in every seed,
+    /// or benign novelty does.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Input files and how to read them.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Audit log files: JSON lines, JSON arrays or EventLists, plain or gzip. `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Skip lines or records longer than this many bytes (reported as diagnostics).
+    #[arg(long, value_name = "BYTES", default_value_t = auditlens_core::Limits::default().max_record_bytes)]
+    pub max_record_bytes: usize,
+
+    /// Stop reading a file once it has decompressed to this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = auditlens_core::Limits::default().max_decoded_bytes)]
+    pub max_decoded_bytes: u64,
+
+    /// Never show progress on stderr (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A report for people, fitting an 80-column terminal.
+    Table,
+    /// One finding per line, as JSON.
+    Jsonl,
+    /// One JSON document: summary, findings and diagnostics.
+    Json,
+    /// Findings as CSV, one per row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Rule configuration (TOML or JSON): rules switched off, trusted images, identities and
+    /// namespaces, site allowlists. See docs/rules.md.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Exit with status 1 when a finding is at least this severe (info, low, medium, high,
+    /// critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<auditlens_core::Severity>,
+
+    /// Show at most this many findings in the table (all in other formats).
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Show each rule's state under this rule configuration.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the catalog as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How many values to list per dimension.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// What to simulate: `demo` (two days of a small cluster with labelled attacks) or
+    /// `bench` (background traffic up to --size).
+    #[arg(long, value_enum, default_value_t = Preset::Demo)]
+    pub preset: Preset,
+
+    /// Seed of the simulation; the same seed gives the same log.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Stop after about this much output, e.g. `500MB`, `1GB` (bench preset).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
+
+    /// Where to write the log; `.gz` compresses. Default: stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Where to write the labels of the injected scenarios, as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    Demo,
+    Bench,
+}
+
+fn parse_severity(text: &str) -> Result<auditlens_core::Severity, String> {
+    auditlens_core::Severity::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a severity: use info, low, medium, high or critical"))
+}
+
+/// Parses `1GB`, `500MB`, `64KiB` or a plain number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 500MB or 1GB"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit {other:?} in {text:?}")),
+    };
+    Ok((number * scale) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("1.5mb"), Ok(1_500_000));
+        assert_eq!(parse_size("2KiB"), Ok(2048));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,214 @@
+//! Golden tests of the real `auditlens` binary: output formats, exit codes, stdin, bad input.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `auditlens ARGS` from the repository root, so paths in the output are stable.
+fn auditlens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditlens"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+const AUDIT2RBAC: &str = "../shared/corpus/audit2rbac/demo.v1beta1.ndjson";
+const FALCO: &str = "../shared/corpus/falco/events.ndjson";
+const BAD_LINES: &str = "tests/fixtures/ingest/bad-lines.jsonl";
+
+#[test]
+fn table_output_fits_80_columns() {
+    let output = auditlens(&["analyze", AUDIT2RBAC, BAD_LINES]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line:?}");
+    }
+    insta::assert_snapshot!("analyze_table", text);
+}
+
+#[test]
+fn json_output_is_one_document_with_summary_files_and_diagnostics() {
+    let output = auditlens(&["analyze", "--format", "json", AUDIT2RBAC, BAD_LINES]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let summary = &report["summary"];
+    assert_eq!(summary["lines"], 757 + 13);
+    assert_eq!(summary["events"], 757 + 6);
+    // The good events of bad-lines.jsonl are copies of the first audit2rbac events: the same
+    // requests. Only the recovered truncated event has an auditID of its own.
+    assert_eq!(summary["requests"], 437 + 1);
+    assert_eq!(summary["first"], "2017-09-11T19:55:05.000000Z");
+    let files = summary["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["path"], AUDIT2RBAC);
+    assert_eq!(files[0]["format"], "JSON lines");
+    assert_eq!(files[1]["diagnostics"], 7);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 7);
+    assert_eq!(diagnostics[0]["file"], BAD_LINES);
+    assert_eq!(diagnostics[0]["line"], 2);
+    assert_eq!(diagnostics[0]["kind"], "malformed-json");
+    assert!(report["findings"].is_array());
+    insta::assert_snapshot!("analyze_json_diagnostics", serde_json::to_string_pretty(&report["diagnostics"]).unwrap());
+}
+
+#[test]
+fn jsonl_has_one_finding_per_line_with_the_documented_fields() {
+    let output = auditlens(&["analyze", "--format", "jsonl", FALCO]);
+    assert_eq!(output.status.code(), Some(0));
+    for line in stdout(&output).lines() {
+        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
+        for field in [
+            "auditID", "timestamp", "identity", "verb", "resource", "namespace", "severity",
+            "score", "reasons", "rules", "file", "line",
+        ] {
+            assert!(finding.get(field).is_some(), "{field} missing in {line}");
+        }
+        assert!(finding["score"].as_u64().unwrap() <= 100);
+        assert_eq!(finding["file"], FALCO);
+    }
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_finding() {
+    let jsonl = stdout(&auditlens(&["analyze", "--format", "jsonl", FALCO]));
+    let output = auditlens(&["analyze", "--format", "csv", FALCO]);
+    assert_eq!(output.status.code(), Some(0));
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[0], "auditID");
+    assert_eq!(header.len(), 13);
+    assert_eq!(reader.records().count(), jsonl.lines().count());
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditlens"))
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(repo_root().join(AUDIT2RBAC)).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["requests"], 437);
+    assert_eq!(report["summary"]["files"][0]["path"], "-");
+}
+
+#[test]
+fn gzip_files_are_read_whatever_their_name() {
+    let dir = std::env::temp_dir().join(format!("auditlens-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit-2026-03-01T10-00-00.000.log.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&std::fs::read(repo_root().join(AUDIT2RBAC)).unwrap()).unwrap();
+    std::fs::write(&path, encoder.finish().unwrap()).unwrap();
+    let output = auditlens(&["analyze", "--format", "json", path.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["summary"]["requests"], 437);
+    assert_eq!(report["summary"]["files"][0]["format"], "JSON lines (gzip)");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unreadable_file_exits_2_after_analysing_the_others() {
+    let output = auditlens(&["analyze", "--format", "json", "no/such/file.log", AUDIT2RBAC]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no/such/file.log"), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["summary"]["requests"], 437);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(auditlens(&["analyze"]).status.code(), Some(2));
+    let bad = auditlens(&["analyze", "--fail-on", "scary", AUDIT2RBAC]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("is not a severity"));
+    assert_eq!(auditlens(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn fail_on_exits_1_only_when_a_finding_reaches_the_threshold() {
+    let json = stdout(&auditlens(&["analyze", "--format", "json", FALCO]));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let severities: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    for threshold in ["info", "low", "medium", "high", "critical"] {
+        let rank = |s: &str| ["info", "low", "medium", "high", "critical"].iter().position(|x| *x == s);
+        let expected = severities.iter().any(|s| rank(s) >= rank(threshold));
+        let output = auditlens(&["analyze", "--fail-on", threshold, FALCO]);
+        assert_eq!(output.status.code(), Some(i32::from(expected)), "--fail-on {threshold}");
+    }
+}
+
+#[test]
+fn stats_counts_by_dimension() {
+    let output = auditlens(&["stats", "--json", AUDIT2RBAC]);
+    assert_eq!(output.status.code(), Some(0));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(stats["requests"], 437);
+    let identities = stats["identities"].as_array().unwrap();
+    let total: u64 = identities.iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    assert!(total <= 437);
+    insta::assert_snapshot!("stats_table", stdout(&auditlens(&["stats", AUDIT2RBAC])));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditlens"))
+        .args(["simulate", "--preset", "bench", "--size", "50MB"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 4096];
+    child.stdout.as_mut().unwrap().read_exact(&mut head).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}
+
+#[test]
+fn simulate_is_deterministic_and_analysable() {
+    let a = auditlens(&["simulate", "--preset", "bench", "--size", "2MB", "--seed", "7"]);
+    let b = auditlens(&["simulate", "--preset", "bench", "--size", "2MB", "--seed", "7"]);
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout);
+    assert!(a.stdout.len() >= 2_000_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditlens"))
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&a.stdout).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["diagnostics"], 0);
+    assert_eq!(report["summary"]["rejected"], 0);
+    assert!(report["summary"]["requests"].as_u64().unwrap() > 1000);
+}
