@@ -1,0 +1,272 @@
+//! auditlens in the browser: a stateful [`Session`] over [`auditlens_core::Analysis`], driven
+//! from a Web Worker.
+//!
+//! ```text
+//! worker: Blob.stream() ─▶ Session::push(file, chunk) ─▶ Analysis (core)
+//!                          Session::finish()
+//! page  ◀─ JSON batches ─  summary / overview / findings(start, n) / incidents / request /
+//!                          neighbours / identity / profile / ruleHits / rules / baseline
+//! ```
+//!
+//! A rules configuration (`loadRules`) and a baseline from earlier logs (`loadBaseline`) are
+//! handed over as text before the files, and parsed by the core.
+//!
+//! The page keeps the `File` objects; the session keeps only the core's compact requests. A
+//! finding's raw event is re-read by the page from its file with the byte range that
+//! [`Session::request`] gives (for gzip files the range is in the decompressed stream, which a
+//! [`GzipRange`] inflates).
+//!
+//! This crate converts types and nothing else: bytes in, serde JSON strings out, one call per
+//! chunk or per batch, never one per event. All analysis lives in the core; [`view`] only counts
+//! and converts for display. Errors reach JavaScript as `Error` objects through [`into_error`].
+
+mod raw;
+pub mod view;
+
+pub use raw::GzipRange;
+
+use auditlens_core::rules::RuleConfig;
+use auditlens_core::{Analysis, Baseline, FileId, Limits};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// How many identities the overview lists.
+const TOP_IDENTITIES: usize = 20;
+
+/// Turns any error into a JavaScript `Error` with its message.
+pub fn into_error(error: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&error.to_string()).into()
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    // The view types hold only strings, numbers, lists and maps with string keys: they always
+    // serialize. Should that change, an empty object is better than a trap in the tab.
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// How far reading has come, for the progress bar.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Progress {
+    /// Bytes pushed, over all files (compressed bytes for gzip).
+    bytes: u64,
+    /// Bytes after decompression.
+    decoded_bytes: u64,
+    lines: u64,
+    events: u64,
+    requests: u64,
+    diagnostics: u64,
+}
+
+/// One analysis of one or more files. See the crate docs for the flow.
+#[wasm_bindgen]
+pub struct Session {
+    analysis: Analysis,
+    files: Vec<FileId>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// A session with the core's default limits.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Session {
+        Session {
+            analysis: Analysis::new(Limits::default()),
+            files: Vec::new(),
+        }
+    }
+
+    /// Adds a file by name (shown in diagnostics and findings); returns its index for `push`.
+    #[wasm_bindgen(js_name = addFile)]
+    pub fn add_file(&mut self, name: &str) -> u32 {
+        let id = self.analysis.add_file(name);
+        self.files.push(id);
+        id.0
+    }
+
+    fn file(&self, index: u32) -> Result<FileId, JsValue> {
+        self.files.get(index as usize).copied().ok_or_else(|| {
+            into_error(format!(
+                "no file {index} in this analysis ({} added); call addFile first",
+                self.files.len()
+            ))
+        })
+    }
+
+    /// Runs the detection rules under a configuration file's text (JSON, or TOML as the CLI's
+    /// `--config` reads). Must come before the first `addFile`.
+    #[wasm_bindgen(js_name = loadRules)]
+    pub fn load_rules(&mut self, config: &str) -> Result<(), JsValue> {
+        if !self.files.is_empty() {
+            return Err(into_error(
+                "load the rules configuration before adding files",
+            ));
+        }
+        let config = RuleConfig::parse(config)
+            .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))?;
+        self.analysis = std::mem::take(&mut self.analysis).with_rules(config);
+        Ok(())
+    }
+
+    /// Scores against a baseline saved from earlier logs (the JSON of `baseline()` or of
+    /// `auditlens baseline build`). Must come before `finish`.
+    #[wasm_bindgen(js_name = loadBaseline)]
+    pub fn load_baseline(&mut self, json: &str) -> Result<(), JsValue> {
+        let baseline = Baseline::from_json(json)
+            .map_err(|e| into_error(format!("the baseline file cannot be used: {e}")))?;
+        self.analysis = std::mem::take(&mut self.analysis).with_baseline(baseline);
+        Ok(())
+    }
+
+    /// Reads the next chunk of a file. Chunks may be of any size.
+    pub fn push(&mut self, file: u32, chunk: &[u8]) -> Result<(), JsValue> {
+        let id = self.file(file)?;
+        self.analysis.push(id, chunk);
+        Ok(())
+    }
+
+    /// Ends one file (its last line is read); the others may go on.
+    #[wasm_bindgen(js_name = finishFile)]
+    pub fn finish_file(&mut self, file: u32) -> Result<(), JsValue> {
+        let id = self.file(file)?;
+        self.analysis.finish_file(id);
+        Ok(())
+    }
+
+    /// Ends every file and runs the analysis over all requests.
+    pub fn finish(&mut self) {
+        self.analysis.finish();
+    }
+
+    /// Progress so far, as JSON: bytes, decodedBytes, lines, events, requests, diagnostics.
+    pub fn progress(&self) -> String {
+        let mut progress = Progress {
+            bytes: self.analysis.bytes_read(),
+            decoded_bytes: 0,
+            lines: 0,
+            events: 0,
+            requests: self.analysis.requests().len() as u64,
+            diagnostics: 0,
+        };
+        for &id in &self.files {
+            if let Some(counts) = self.analysis.file_counts(id) {
+                progress.decoded_bytes += counts.decoded_bytes;
+                progress.lines += counts.lines;
+                progress.events += counts.events;
+                progress.diagnostics += counts.rejected + counts.warnings;
+            }
+        }
+        to_json(&progress)
+    }
+
+    /// The summary (totals, per file and overall), as JSON: the `summary` of `--format json`.
+    pub fn summary(&self) -> String {
+        to_json(&self.analysis.summary())
+    }
+
+    /// The whole report as JSON, exactly as `auditlens analyze --format json` prints it.
+    pub fn report(&self) -> String {
+        to_json(&self.analysis.report())
+    }
+
+    /// Timeline and busiest identities, as JSON.
+    pub fn overview(&self) -> String {
+        to_json(&view::overview(&self.analysis, TOP_IDENTITIES))
+    }
+
+    /// How many findings there are.
+    #[wasm_bindgen(js_name = findingCount)]
+    pub fn finding_count(&self) -> u32 {
+        self.analysis.findings().len() as u32
+    }
+
+    /// Findings `start..start + count` (most urgent first), as a JSON array.
+    pub fn findings(&self, start: u32, count: u32) -> String {
+        to_json(&batch(self.analysis.findings(), start, count))
+    }
+
+    /// Incidents (findings of one identity close in time), most urgent first, as a JSON array.
+    pub fn incidents(&self) -> String {
+        to_json(&self.analysis.incidents())
+    }
+
+    /// What the analysis learned is normal for one identity (class, peer group, baseline), as
+    /// JSON; `null` for an identity it does not know.
+    pub fn profile(&self, identity: &str) -> String {
+        let profile = self
+            .analysis
+            .identity_profiles()
+            .iter()
+            .find(|p| p.identity == identity);
+        to_json(&profile)
+    }
+
+    /// The detection rules a request matched, with their ATT&CK techniques, as a JSON array.
+    #[wasm_bindgen(js_name = ruleHits)]
+    pub fn rule_hits(&self, audit_id: &str) -> String {
+        let hits = self
+            .analysis
+            .interner()
+            .get(audit_id)
+            .map_or(&[][..], |sym| self.analysis.rule_hits(sym));
+        to_json(&hits)
+    }
+
+    /// The rule catalog and which rules run in this analysis, as a JSON array.
+    pub fn rules(&self) -> String {
+        to_json(&self.analysis.rules().catalog())
+    }
+
+    /// The baseline learned from these logs (merged into a loaded one), as the JSON file that
+    /// `loadBaseline` and the CLI's `--baseline` read.
+    pub fn baseline(&self) -> String {
+        self.analysis.baseline().to_json()
+    }
+
+    /// How many diagnostics were kept.
+    #[wasm_bindgen(js_name = diagnosticCount)]
+    pub fn diagnostic_count(&self) -> u32 {
+        self.analysis.diagnostics().len() as u32
+    }
+
+    /// Diagnostics `start..start + count`, in the order met, as a JSON array.
+    pub fn diagnostics(&self, start: u32, count: u32) -> String {
+        to_json(&batch(self.analysis.diagnostics(), start, count))
+    }
+
+    /// The request with this auditID, with the byte range of its raw record, as JSON; `null`
+    /// when there is none.
+    pub fn request(&self, audit_id: &str) -> String {
+        let row = view::find_request(&self.analysis, audit_id)
+            .and_then(|i| self.analysis.requests().get(i))
+            .map(|event| view::RequestRow::new(&self.analysis, event));
+        to_json(&row)
+    }
+
+    /// The request with this auditID and up to `before` and `after` requests of the same
+    /// identity around it, in time order, as a JSON array (empty when there is no such request).
+    pub fn neighbours(&self, audit_id: &str, before: u32, after: u32) -> String {
+        let rows = view::find_request(&self.analysis, audit_id)
+            .map(|i| view::neighbours(&self.analysis, i, before as usize, after as usize))
+            .unwrap_or_default();
+        to_json(&rows)
+    }
+
+    /// What one identity did (tables, hour-of-week grid, rate over time), as JSON; `null` when
+    /// it made no request.
+    pub fn identity(&self, identity: &str) -> String {
+        to_json(&view::identity_activity(&self.analysis, identity))
+    }
+}
+
+fn batch<T>(items: &[T], start: u32, count: u32) -> &[T] {
+    let start = (start as usize).min(items.len());
+    let end = start.saturating_add(count as usize).min(items.len());
+    &items[start..end]
+}

@@ -1,0 +1,166 @@
+//! The fixtures and the one function that runs them through a [`Session`], shared by the
+//! native test (`parity.rs`) and the browser test (`web.rs`).
+//!
+//! Both compare what the session gives with the files in `tests/expected/`: the native test
+//! writes them when `AUDITLENS_BLESS=1`, the browser test embeds them. A wasm build that reads,
+//! scores or orders anything differently from the native core fails the browser test.
+
+use auditlens_wasm::Session;
+
+/// A fixture: a name for the expected file and the bytes of each of its input files.
+pub struct Fixture {
+    pub name: &'static str,
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+const AUDIT2RBAC: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/audit2rbac/demo.v1beta1.ndjson"
+));
+const FALCO: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/falco/events.ndjson"
+));
+const BAD_LINES: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/ingest/bad-lines.jsonl"
+));
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+}
+
+pub fn fixtures() -> Vec<Fixture> {
+    vec![
+        Fixture {
+            name: "audit2rbac",
+            files: vec![("demo.v1beta1.ndjson", AUDIT2RBAC.to_vec())],
+        },
+        Fixture {
+            name: "falco",
+            files: vec![("events.ndjson", FALCO.to_vec())],
+        },
+        Fixture {
+            // Two files in one analysis, one of them gzip, one with every kind of bad line.
+            name: "gzip-and-bad-lines",
+            files: vec![
+                ("demo.v1beta1.ndjson.gz", gzip(AUDIT2RBAC)),
+                ("bad-lines.jsonl", BAD_LINES.to_vec()),
+            ],
+        },
+    ]
+}
+
+/// Runs a fixture through a session, pushing `chunk` bytes at a time, and returns every view the
+/// page asks for, as one pretty JSON document.
+pub fn run(fixture: &Fixture, chunk: usize) -> String {
+    let mut session = Session::new();
+    let ids: Vec<u32> = fixture
+        .files
+        .iter()
+        .map(|(name, _)| session.add_file(name))
+        .collect();
+    for (&id, (_, bytes)) in ids.iter().zip(&fixture.files) {
+        for piece in bytes.chunks(chunk.max(1)) {
+            session.push(id, piece).expect("a file that was added");
+        }
+        session.finish_file(id).expect("a file that was added");
+    }
+    session.finish();
+    let parse = |text: String| -> serde_json::Value {
+        serde_json::from_str(&text).expect("the session gives JSON")
+    };
+    let report = parse(session.report());
+    let overview = parse(session.overview());
+    // The views of one request and one identity: the first finding's when there is one, else
+    // those of the first event of the first plain file.
+    let audit_id = report["findings"][0]["auditID"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            fixture
+                .files
+                .iter()
+                .find_map(|(_, bytes)| first_audit_id(bytes))
+        })
+        .unwrap_or_default();
+    let request = parse(session.request(&audit_id));
+    let identity = request["identity"].as_str().unwrap_or_default().to_string();
+    // The baseline learned here, loaded into a second analysis of the same files.
+    let baseline = session.baseline();
+    let mut again = Session::new();
+    again
+        .load_baseline(&baseline)
+        .expect("a baseline the session wrote loads back");
+    for (name, bytes) in &fixture.files {
+        let id = again.add_file(name);
+        for piece in bytes.chunks(chunk.max(1)) {
+            again.push(id, piece).expect("a file that was added");
+        }
+    }
+    again.finish();
+    let rules: serde_json::Value = parse(session.rules());
+    let doc = serde_json::json!({
+        "report": report,
+        "findingCount": session.finding_count(),
+        "firstFindings": parse(session.findings(0, 3)),
+        "diagnosticCount": session.diagnostic_count(),
+        "lastDiagnostics": parse(session.diagnostics(session.diagnostic_count().saturating_sub(2), 5)),
+        "progress": parse(session.progress()),
+        "overview": overview,
+        "request": request,
+        "neighbours": parse(session.neighbours(&audit_id, 3, 3)),
+        "identity": parse(session.identity(&identity)),
+        "incidents": parse(session.incidents()),
+        "profile": parse(session.profile(&identity)),
+        "ruleHits": parse(session.rule_hits(&audit_id)),
+        "rules": {
+            "count": rules.as_array().map_or(0, Vec::len),
+            "enabled": rules.as_array().map_or(0, |r| r.iter().filter(|r| r["enabled"] == true).count()),
+        },
+        "baselineBytes": baseline.len(),
+        "withBaseline": {
+            "findings": parse(again.findings(0, 5)),
+            "findingCount": again.finding_count(),
+            "incidents": parse(again.incidents()).as_array().map_or(0, Vec::len),
+        },
+        "unknownRequest": parse(session.request("no-such-audit-id")),
+        "unknownIdentity": parse(session.identity("no-such-identity")),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+    text.push('\n');
+    text
+}
+
+/// The auditID of the first line of a line-delimited file that has one.
+fn first_audit_id(bytes: &[u8]) -> Option<String> {
+    bytes.split(|&b| b == b'\n').find_map(|line| {
+        serde_json::from_slice::<serde_json::Value>(line)
+            .ok()?
+            .get("auditID")?
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
+/// The first line where two documents differ, for a readable failure.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let (mut e, mut a) = (expected.lines(), actual.lines());
+    for number in 1.. {
+        match (e.next(), a.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (None, None) => return "no difference".to_string(),
+            (x, y) => {
+                return format!(
+                    "line {number}:\n  expected: {}\n  actual:   {}",
+                    x.unwrap_or("(end)"),
+                    y.unwrap_or("(end)")
+                )
+            }
+        }
+    }
+    unreachable!()
+}
