@@ -1,25 +1,45 @@
 //! Nothing in the input can make ingestion panic, and the accounting holds for any damage:
-//! every fixture is cut, bit-flipped and spliced in many ways, fed whole and in odd chunks.
+//! every fixture (native, cloud and log-shipper forms, plain and gzip) is cut, bit-flipped and
+//! spliced in many ways, fed whole and in odd chunks.
 
 // Tests read their fixtures from disk and fail loudly.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+use std::io::Read;
 
 use auditlens_core::{Analysis, Limits};
 
 fn inputs() -> Vec<Vec<u8>> {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut out = Vec::new();
-    for dir in ["tests/fixtures/ingest", "../shared/corpus/falco"] {
+    for dir in [
+        "tests/fixtures/ingest",
+        "tests/fixtures/formats",
+        "../shared/corpus/falco",
+        "../shared/corpus/aks-sysdig",
+    ] {
         let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "json" || x == "jsonl" || x == "ndjson")
+                p.extension().is_some_and(|x| {
+                    ["json", "jsonl", "ndjson", "csv", "gz"].contains(&x.to_str().unwrap_or(""))
+                })
             })
             .collect();
         paths.sort();
-        out.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
+        for path in paths {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.starts_with(&[0x1f, 0x8b]) {
+                // The plain form too, so damage reaches the records and not only the gzip.
+                let mut plain = Vec::new();
+                flate2::read::MultiGzDecoder::new(&bytes[..])
+                    .read_to_end(&mut plain)
+                    .unwrap();
+                out.push(plain);
+            }
+            out.push(bytes);
+        }
     }
     out
 }
@@ -89,7 +109,10 @@ fn damaged_input_never_panics_and_stays_accounted() {
             }
             analysis.finish();
             let s = analysis.summary();
-            assert_eq!(s.records, s.accepted + s.rejected);
+            assert_eq!(s.records, s.accepted + s.rejected + s.skipped);
+            for f in &s.files {
+                assert_eq!(f.records, f.accepted + f.rejected + f.skipped);
+            }
             assert!(s.events >= s.accepted);
             assert!(s.diagnostics >= s.rejected);
         }

@@ -4,9 +4,12 @@
 //! - **lines**: one JSON value per line (the API server's log backend, webhook batches written
 //!   one per line). A line is a record; blank lines are counted and skipped.
 //! - **documents**: JSON spread over many lines: a top-level array of events, or objects (often
-//!   pretty-printed) that are either one event or a list whose events sit under a known key
-//!   (`items` of an `EventList`, and the wrapper keys of the cloud exports). The elements are
-//!   the records and are emitted one by one, so a list is never held whole.
+//!   pretty-printed, or concatenated with nothing between them as Firehose writes them) that are
+//!   either one event or a list whose events sit under a known key (`items` of an `EventList`,
+//!   and the wrapper keys of the cloud exports). The elements are the records and are emitted
+//!   one by one, so a list is never held whole; the wrapper's fields before its list (a
+//!   CloudWatch subscription message's `messageType` and `logGroup`) are handed on first as a
+//!   [`Frame::ListOpen`], so records can be read in their context.
 //!
 //! The framer keeps only the current partial record between pushes, never more than
 //! [`Framer::max_record`] bytes of it: a longer record is skipped as it streams and reported.
@@ -35,6 +38,14 @@ pub(crate) enum Frame<'a> {
         bytes: &'a [u8],
         line: u64,
         offset: u64,
+        /// An element of a list under a key of a wrapper object (see [`Frame::ListOpen`]).
+        nested: bool,
+    },
+    /// A wrapper object opened its list under `key`; `header` is the object up to the list
+    /// (`{"messageType":"DATA_MESSAGE",...,"logEvents":`), empty when it was too long to keep.
+    ListOpen {
+        key: &'static [u8],
+        header: &'a [u8],
     },
     /// A blank line (lines layout only).
     Blank,
@@ -67,6 +78,8 @@ pub(crate) struct Framer {
     /// The last byte seen (documents layouts), to count a last line without a newline.
     last_byte: u8,
     scan: Scanner,
+    /// How far the first object of the file was scanned while the layout is undecided.
+    head: HeadScan,
 }
 
 /// Structural state for the documents layouts.
@@ -85,6 +98,8 @@ struct Scanner {
     expect_key: bool,
     key: Option<Vec<u8>>,
     list_key_pending: bool,
+    /// The list key just read, while `list_key_pending`.
+    list_key: Option<&'static [u8]>,
     /// The open top-level object is a list wrapper; it is not itself a record.
     wrapper: bool,
     /// Start of a run of stray bytes at depth 0.
@@ -104,6 +119,7 @@ impl Framer {
             skipping: None,
             last_byte: b'\n',
             scan: Scanner::default(),
+            head: HeadScan::default(),
         }
     }
 
@@ -129,8 +145,8 @@ impl Framer {
 
     fn push_undecided(&mut self, bytes: &[u8], emit: &mut dyn FnMut(Frame<'_>), at_end: bool) {
         self.carry.extend_from_slice(bytes);
-        let Some(layout) = detect_layout(&self.carry, at_end || self.carry.len() > self.max_record)
-        else {
+        let at_end = at_end || self.carry.len() > self.max_record;
+        let Some(layout) = detect_layout(&self.carry, at_end, &mut self.head) else {
             return;
         };
         self.layout = layout;
@@ -236,6 +252,7 @@ impl Framer {
                         self.open_record(&mut kept_from, i, offset, depth);
                     } else if depth == 1 && byte == b'[' && self.scan.list_key_pending {
                         // `{"kind":"EventList","items":[` : drop the wrapper, stream its items.
+                        self.open_list(bytes, kept_from, i, emit);
                         self.scan.wrapper = true;
                         self.scan.record_depth = None;
                         self.scan.element_depth = Some(2);
@@ -307,6 +324,26 @@ impl Framer {
         }
     }
 
+    /// Hands on the wrapper's fields before its list, when they were kept.
+    fn open_list(
+        &mut self,
+        bytes: &[u8],
+        kept_from: Option<usize>,
+        i: usize,
+        emit: &mut dyn FnMut(Frame<'_>),
+    ) {
+        let key = self.scan.list_key.take().unwrap_or(b"items");
+        let piece = kept_from.map_or(&[][..], |from| &bytes[from.min(i)..i]);
+        let header: &[u8] =
+            if self.skipping.is_some() || self.carry.len() + piece.len() > self.max_record {
+                &[]
+            } else {
+                self.carry.extend_from_slice(piece);
+                &self.carry
+            };
+        emit(Frame::ListOpen { key, header });
+    }
+
     fn open_record(&mut self, kept_from: &mut Option<usize>, i: usize, offset: u64, depth: u32) {
         self.scan.record_depth = Some(depth);
         self.start_line = self.lines + 1;
@@ -342,11 +379,13 @@ impl Framer {
         self.scan.record_depth = None;
         self.scan.scalar = false;
         let piece = &bytes[from.min(end)..end];
+        let nested = self.scan.wrapper && self.scan.element_depth == Some(2);
         if self.skipping.is_none() && self.carry.is_empty() && piece.len() <= self.max_record {
             emit(Frame::Record {
                 bytes: piece,
                 line: self.start_line,
                 offset: self.start_offset,
+                nested,
             });
             return;
         }
@@ -357,6 +396,7 @@ impl Framer {
                 bytes: &self.carry,
                 line: self.start_line,
                 offset: self.start_offset,
+                nested,
             }),
         }
         self.carry.clear();
@@ -397,7 +437,8 @@ impl Scanner {
         } else if byte == b'"' {
             self.in_string = false;
             if let Some(key) = self.key.take() {
-                self.list_key_pending = LIST_KEYS.contains(&key.as_slice());
+                self.list_key = LIST_KEYS.iter().copied().find(|k| *k == key.as_slice());
+                self.list_key_pending = self.list_key.is_some();
             }
         } else if let Some(key) = self.key.as_mut() {
             if key.len() < 16 {
@@ -417,6 +458,7 @@ fn emit_line(line: &[u8], number: u64, offset: u64, emit: &mut dyn FnMut(Frame<'
             bytes: line,
             line: number,
             offset,
+            nested: false,
         });
     }
 }
@@ -426,7 +468,7 @@ fn emit_line(line: &[u8], number: u64, offset: u64, emit: &mut dyn FnMut(Frame<'
 /// `[` opens an array. `{` alone on its line (a pretty-printer's output), or a short first line
 /// that leaves an object open, starts the objects layout. Anything else is lines: a broken
 /// first line must not swallow the lines after it.
-fn detect_layout(head: &[u8], at_end: bool) -> Option<Layout> {
+fn detect_layout(head: &[u8], at_end: bool, scan: &mut HeadScan) -> Option<Layout> {
     let head_no_bom = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let Some(first) = head_no_bom.iter().position(|b| !b.is_ascii_whitespace()) else {
         return at_end.then_some(Layout::Lines);
@@ -435,6 +477,19 @@ fn detect_layout(head: &[u8], at_end: bool) -> Option<Layout> {
         b'[' => Some(Layout::Array),
         b'{' => {
             let rest = &head_no_bom[first..];
+            if let Some(end) = scan.first_line_object_end(rest) {
+                // `{...}{...}`: objects written back to back (Firehose deliveries).
+                let next = rest[end..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+                return match next {
+                    Some(b'{') => Some(Layout::Objects),
+                    Some(_) => Some(Layout::Lines),
+                    None if at_end => Some(Layout::Lines),
+                    None => None,
+                };
+            }
+            if scan.outcome.is_none() && !at_end {
+                return None; // the first line goes on
+            }
             let line = match memchr(b'\n', rest) {
                 Some(end) => &rest[..end],
                 None if at_end => rest,
@@ -451,6 +506,59 @@ fn detect_layout(head: &[u8], at_end: bool) -> Option<Layout> {
             )
         }
         _ => Some(Layout::Lines),
+    }
+}
+
+/// The scan of the file's first object, carried across pushes so that a long first line is
+/// scanned once, not once per push.
+#[derive(Debug, Default)]
+struct HeadScan {
+    /// Bytes of the first object scanned so far.
+    pos: usize,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Where the first object closed, or that a newline came first.
+    outcome: Option<Option<usize>>,
+}
+
+impl HeadScan {
+    /// Where the object opening `bytes` closes, if it closes before the first newline.
+    /// `bytes` grows between calls; only the new part is scanned.
+    fn first_line_object_end(&mut self, bytes: &[u8]) -> Option<usize> {
+        if let Some(outcome) = self.outcome {
+            return outcome;
+        }
+        for (i, &b) in bytes.iter().enumerate().skip(self.pos) {
+            self.pos = i + 1;
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'\n' => {
+                    self.outcome = Some(None);
+                    return None;
+                }
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        self.outcome = Some(Some(i + 1));
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 }
 

@@ -1,17 +1,22 @@
 //! Ingestion: bytes in, audit events and diagnostics out, one file at a time.
 //!
 //! ```text
-//! push(bytes) ─▶ Decoder (gzip?) ─▶ Framer (lines | array | objects) ─▶ parse_record ─▶ Sink
+//! push(bytes) ─▶ Decoder (gzip?) ─▶ Framer (lines | array | objects) ─▶ RecordParser ─▶ Sink
+//!                                                          native? ─┴─▶ formats (cloud, shippers)
 //! ```
 //!
 //! A [`FileReader`] is push-based: the caller hands it chunks of any size as they arrive
 //! (`Blob.stream()` in the browser, `read()` in the CLI) and calls [`FileReader::finish`] at the
 //! end. Partial lines are carried across chunks, so every chunking gives the same result. Each
-//! record either becomes an event handed to the [`Sink`] or a [`Diagnostic`]; nothing in the
-//! input can stop the stream. The counts in [`FileCounts`] account for every line and record.
+//! record either becomes events handed to the [`Sink`], is skipped by design (a CSV header, a
+//! CloudWatch control message), or becomes a [`Diagnostic`]; nothing in the input can stop the
+//! stream. The counts in [`FileCounts`] account for every line and record, and the file's
+//! format is named from what its records turned out to be ([`FileReader::detected`]).
 
 mod decode;
+pub mod formats;
 mod framing;
+mod record;
 mod wire;
 
 pub use decode::Encoding;
@@ -21,12 +26,17 @@ pub use wire::{
     WireStatus, WireUser, TRUNCATION_MARKER,
 };
 
+pub use formats::{is_managed_control_plane, Shape};
+
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::diagnostics::{At, Diagnostic, DiagnosticKind};
 use crate::model::Source;
 use decode::{DecodeStop, Decoder};
-use framing::{Frame, Framer};
+use framing::Framer;
+use record::RecordParser;
 
 /// Size limits that keep a hostile or broken file from exhausting memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -58,8 +68,8 @@ pub trait Sink {
 /// What one file held, accounting for every line and record.
 ///
 /// For line-delimited files `lines = blank_lines + records`; for every file
-/// `records = accepted + rejected`, and the accepted records held `events` events (an
-/// `EventList` record holds many).
+/// `records = accepted + rejected + skipped`, and the accepted records held `events` events
+/// (an `EventList` or a cloud batch holds many).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FileCounts {
     /// Bytes read from the file as given (compressed, for gzip).
@@ -71,8 +81,12 @@ pub struct FileCounts {
     pub records: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// Records that hold no event by design: a CSV export's header, a CloudWatch control
+    /// message, a cloud log entry of another service, an empty batch.
+    pub skipped: u64,
     pub events: u64,
-    /// Records kept with a warning (recovered from truncation, invalid UTF-8 replaced).
+    /// Warnings: events kept with what could be recovered (cut short, invalid UTF-8 replaced,
+    /// a body left out for its size), and notes about records skipped.
     pub warnings: u64,
 }
 
@@ -84,26 +98,13 @@ pub struct FileReader {
     records: RecordParser,
 }
 
-#[derive(Debug)]
-struct RecordParser {
-    name: String,
-    file: u32,
-    max_record_bytes: usize,
-    counts: FileCounts,
-}
-
 impl FileReader {
     /// A reader for the file `name`, the `file`-th of its analysis.
     pub fn new(name: &str, file: u32, limits: Limits) -> Self {
         FileReader {
             decoder: Decoder::new(limits.max_decoded_bytes),
             framer: Framer::new(limits.max_record_bytes),
-            records: RecordParser {
-                name: name.to_string(),
-                file,
-                max_record_bytes: limits.max_record_bytes,
-                counts: FileCounts::default(),
-            },
+            records: RecordParser::new(name, file, limits.max_record_bytes),
         }
     }
 
@@ -170,194 +171,36 @@ impl FileReader {
         self.framer.layout
     }
 
-    /// A description of the detected format, for people: `JSON lines (gzip)`.
+    fn gzip(&self) -> bool {
+        self.decoder.encoding() == Some(Encoding::Gzip)
+    }
+
+    /// The detected format, short: `JSON lines (gzip)` for Kubernetes audit events,
+    /// `EKS CloudWatch Logs Insights JSON export` for a wrapped form.
     pub fn format_name(&self) -> String {
-        let layout = match self.framer.layout {
-            Layout::Undecided => "empty",
-            Layout::Lines => "JSON lines",
-            Layout::Array => "JSON array",
-            Layout::Objects => "JSON objects",
-        };
-        match self.decoder.encoding() {
-            Some(Encoding::Gzip) => format!("{layout} (gzip)"),
-            _ => layout.to_string(),
-        }
-    }
-}
-
-impl RecordParser {
-    fn frame(&mut self, frame: Frame<'_>, sink: &mut dyn Sink) {
-        match frame {
-            Frame::Blank => self.counts.blank_lines += 1,
-            Frame::Record {
-                bytes,
-                line,
-                offset,
-            } => {
-                self.counts.records += 1;
-                let source = Source {
-                    file: self.file,
-                    line,
-                    offset,
-                    len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-                };
-                self.record(bytes, source, sink);
-            }
-            Frame::TooLong { line, offset, len } => {
-                self.counts.records += 1;
-                self.counts.rejected += 1;
-                let message = format!(
-                    "a record of {len} bytes is longer than the limit of {} bytes; skipped",
-                    self.max_record_bytes
-                );
-                let at = At { line, offset };
-                sink.diagnostic(Diagnostic::error(
-                    &self.name,
-                    at,
-                    DiagnosticKind::RecordTooLong,
-                    message,
-                ));
-            }
-            Frame::Stray {
-                line,
-                offset,
-                unterminated,
-            } => {
-                let (kind, message) = if unterminated {
-                    (
-                        DiagnosticKind::UnterminatedDocument,
-                        "the file ends inside a JSON document (cut short?); \
-                         its last, unfinished event was not read"
-                            .to_string(),
-                    )
-                } else {
-                    (
-                        DiagnosticKind::UnexpectedContent,
-                        "text outside any JSON document; skipped up to the next '{' or '['"
-                            .to_string(),
-                    )
-                };
-                sink.diagnostic(Diagnostic::error(
-                    &self.name,
-                    At { line, offset },
-                    kind,
-                    message,
-                ));
-            }
-        }
+        self.records
+            .formats
+            .format_name(self.framer.layout, self.gzip())
     }
 
-    fn record(&mut self, bytes: &[u8], source: Source, sink: &mut dyn Sink) {
-        let at = At {
-            line: source.line,
-            offset: source.offset,
-        };
-        if is_truncated(bytes) {
-            return self.truncated(bytes, source, sink);
-        }
-        let parsed = parse_record(bytes);
-        let rejection = match parsed {
-            Ok(parsed) => return self.accept(parsed, source, sink),
-            Err(rejection) => rejection,
-        };
-        if std::str::from_utf8(bytes).is_err() {
-            let repaired = String::from_utf8_lossy(bytes).into_owned();
-            if let Ok(parsed) = parse_record(repaired.as_bytes()) {
-                self.counts.warnings += 1;
-                sink.diagnostic(Diagnostic::warning(
-                    &self.name,
-                    at,
-                    DiagnosticKind::InvalidUtf8,
-                    "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept"
-                        .to_string(),
-                ));
-                return self.accept(parsed, source, sink);
-            }
-        }
-        self.counts.rejected += 1;
-        sink.diagnostic(Diagnostic::error(
-            &self.name,
-            at,
-            rejection.kind,
-            rejection.message,
-        ));
+    /// The detected format explained, with the events it gave:
+    /// `EKS CloudWatch Logs Insights JSON export (gzip), 12,302 events`.
+    pub fn detected(&self) -> String {
+        self.records
+            .formats
+            .detected(self.framer.layout, self.gzip())
     }
 
-    fn truncated(&mut self, bytes: &[u8], source: Source, sink: &mut dyn Sink) {
-        let at = At {
-            line: source.line,
-            offset: source.offset,
-        };
-        let salvaged = salvage_truncated(bytes);
-        let parsed = salvaged.as_deref().map(parse_record);
-        if let Some(Ok(Parsed::Event(event))) = parsed {
-            self.counts.accepted += 1;
-            self.counts.events += 1;
-            self.counts.warnings += 1;
-            sink.diagnostic(Diagnostic::warning(
-                &self.name,
-                at,
-                DiagnosticKind::TruncatedEvent,
-                format!(
-                    "the event was cut short by its producer ([Truncated...]); kept the fields \
-                     before the cut (auditID {})",
-                    event.audit_id.as_deref().unwrap_or("?")
-                ),
-            ));
-            sink.event(&event, source, true);
-            return;
-        }
-        self.counts.rejected += 1;
-        sink.diagnostic(Diagnostic::error(
-            &self.name,
-            at,
-            DiagnosticKind::TruncatedEvent,
-            "the event was cut short by its producer ([Truncated...]) before its auditID; dropped"
-                .to_string(),
-        ));
+    /// Where the events came from, as far as the wrappers say: `cluster`, `project`,
+    /// `location`, `log group`, ... with their values (a few at most each), in order.
+    pub fn context(&self) -> BTreeMap<String, Vec<String>> {
+        self.records.formats.context()
     }
 
-    fn accept(&mut self, parsed: Parsed<'_>, source: Source, sink: &mut dyn Sink) {
-        match parsed {
-            Parsed::Event(event) => {
-                self.counts.accepted += 1;
-                self.counts.events += 1;
-                sink.event(&event, source, false);
-            }
-            Parsed::List(items) => {
-                let mut events = 0u64;
-                for (index, item) in items.iter().enumerate() {
-                    match serde_json::from_str::<WireEvent<'_>>(item.get()) {
-                        Ok(event) => match event.not_an_event() {
-                            None => {
-                                events += 1;
-                                sink.event(&event, source, false);
-                            }
-                            Some(why) => self.item_rejected(source, index, why, sink),
-                        },
-                        Err(e) => self.item_rejected(source, index, e.to_string(), sink),
-                    }
-                }
-                self.counts.events += events;
-                if events > 0 {
-                    self.counts.accepted += 1;
-                } else {
-                    self.counts.rejected += 1;
-                }
-            }
-        }
-    }
-
-    fn item_rejected(&mut self, source: Source, index: usize, why: String, sink: &mut dyn Sink) {
-        let at = At {
-            line: source.line,
-            offset: source.offset,
-        };
-        sink.diagnostic(Diagnostic::error(
-            &self.name,
-            at,
-            DiagnosticKind::NotAuditEvent,
-            format!("item {index} of the EventList is not an audit event: {why}"),
-        ));
+    /// What to tell a person when the file held no audit event at all.
+    pub fn no_events_message(&self) -> String {
+        self.records
+            .formats
+            .no_events_message(&self.records.name, &self.format_name())
     }
 }

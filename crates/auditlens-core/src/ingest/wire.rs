@@ -142,7 +142,7 @@ pub enum Parsed<'a> {
 }
 
 /// Why a record gave no event.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rejection {
     pub kind: DiagnosticKind,
     pub message: String,

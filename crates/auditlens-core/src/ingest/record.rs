@@ -1,0 +1,308 @@
+//! Records: one framed record in, events and diagnostics out, every record counted once.
+//!
+//! A record that parses as a Kubernetes audit event (or an `EventList`) takes the fast path:
+//! one borrowed serde parse, straight to the sink. Anything else goes to [`Formats`], which
+//! looks for the event inside a cloud export or a log shipper's wrapper. A record that matches
+//! nothing is reported with the reason the native parse gave, so plain garbage reads as it
+//! always did; bytes that are not UTF-8 are replaced and the record is read again.
+
+use crate::diagnostics::{At, Diagnostic, DiagnosticKind};
+use crate::model::Source;
+
+use super::formats::{aks, Formats, Found, Shape};
+use super::framing::Frame;
+use super::wire::{is_truncated, parse_record, Parsed, Rejection, WireEvent};
+use super::{FileCounts, Sink};
+
+/// Reads the records of one file.
+#[derive(Debug)]
+pub(crate) struct RecordParser {
+    pub name: String,
+    pub file: u32,
+    pub max_record_bytes: usize,
+    pub counts: FileCounts,
+    pub formats: Formats,
+}
+
+/// Hands events and diagnostics of one record to the sink, counting them.
+pub(crate) struct Emit<'s> {
+    name: &'s str,
+    source: Source,
+    sink: &'s mut dyn Sink,
+    pub events: u64,
+    pub warnings: u64,
+    pub errors: u64,
+}
+
+impl<'s> Emit<'s> {
+    fn new(name: &'s str, source: Source, sink: &'s mut dyn Sink) -> Self {
+        Emit {
+            name,
+            source,
+            sink,
+            events: 0,
+            warnings: 0,
+            errors: 0,
+        }
+    }
+
+    fn at(&self) -> At {
+        At {
+            line: self.source.line,
+            offset: self.source.offset,
+        }
+    }
+
+    /// One event. A body that AKS left out for its size is dropped and the event flagged.
+    pub fn event(&mut self, event: &mut WireEvent<'_>, truncated: bool) {
+        let mut truncated = truncated;
+        if aks::drop_skipped_bodies(event) {
+            truncated = true;
+            self.body_skipped(event);
+        }
+        self.events += 1;
+        self.sink.event(event, self.source, truncated);
+    }
+
+    /// Says that AKS left out a body of `event` for its size.
+    pub fn body_skipped(&mut self, event: &WireEvent<'_>) {
+        let message = format!(
+            "a request or response body was left out for its size \
+             (skipped-too-big-size-object); the event was kept without it (auditID {})",
+            event.audit_id.as_deref().unwrap_or("?")
+        );
+        self.warn(DiagnosticKind::TruncatedEvent, message);
+    }
+
+    /// A problem after which the record's content was kept.
+    pub fn warn(&mut self, kind: DiagnosticKind, message: String) {
+        self.warnings += 1;
+        let at = self.at();
+        self.sink
+            .diagnostic(Diagnostic::warning(self.name, at, kind, message));
+    }
+
+    /// A part of the record (an item of a batch) that was dropped.
+    pub fn error(&mut self, kind: DiagnosticKind, message: String) {
+        self.errors += 1;
+        let at = self.at();
+        self.sink
+            .diagnostic(Diagnostic::error(self.name, at, kind, message));
+    }
+}
+
+/// Hands a parsed event or `EventList` on; `truncated` flags every event of it.
+pub(crate) fn deliver(parsed: Parsed<'_>, truncated: bool, emit: &mut Emit<'_>) {
+    match parsed {
+        Parsed::Event(mut event) => emit.event(&mut event, truncated),
+        Parsed::List(items) => {
+            for (index, item) in items.iter().enumerate() {
+                match serde_json::from_str::<WireEvent<'_>>(item.get()) {
+                    Ok(mut event) => match event.not_an_event() {
+                        None => emit.event(&mut event, truncated),
+                        Some(why) => emit.error(
+                            DiagnosticKind::NotAuditEvent,
+                            format!("item {index} of the EventList is not an audit event: {why}"),
+                        ),
+                    },
+                    Err(e) => emit.error(
+                        DiagnosticKind::NotAuditEvent,
+                        format!("item {index} of the EventList is not an audit event: {e}"),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+impl RecordParser {
+    pub fn new(name: &str, file: u32, max_record_bytes: usize) -> Self {
+        RecordParser {
+            name: name.to_string(),
+            file,
+            max_record_bytes,
+            counts: FileCounts::default(),
+            formats: Formats::default(),
+        }
+    }
+
+    pub fn frame(&mut self, frame: Frame<'_>, sink: &mut dyn Sink) {
+        match frame {
+            Frame::Blank => self.counts.blank_lines += 1,
+            Frame::ListOpen { key, header } => self.formats.list_opened(key, header),
+            Frame::Record {
+                bytes,
+                line,
+                offset,
+                nested,
+            } => {
+                self.counts.records += 1;
+                let source = Source {
+                    file: self.file,
+                    line,
+                    offset,
+                    len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                };
+                self.record(bytes, source, nested, sink);
+            }
+            Frame::TooLong { line, offset, len } => {
+                self.counts.records += 1;
+                self.counts.rejected += 1;
+                let message = format!(
+                    "a record of {len} bytes is longer than the limit of {} bytes; skipped",
+                    self.max_record_bytes
+                );
+                let at = At { line, offset };
+                sink.diagnostic(Diagnostic::error(
+                    &self.name,
+                    at,
+                    DiagnosticKind::RecordTooLong,
+                    message,
+                ));
+            }
+            Frame::Stray {
+                line,
+                offset,
+                unterminated,
+            } => {
+                let (kind, message) = if unterminated {
+                    (
+                        DiagnosticKind::UnterminatedDocument,
+                        "the file ends inside a JSON document (cut short?); \
+                         its last, unfinished event was not read"
+                            .to_string(),
+                    )
+                } else {
+                    (
+                        DiagnosticKind::UnexpectedContent,
+                        "text outside any JSON document; skipped up to the next '{' or '['"
+                            .to_string(),
+                    )
+                };
+                sink.diagnostic(Diagnostic::error(
+                    &self.name,
+                    At { line, offset },
+                    kind,
+                    message,
+                ));
+            }
+        }
+    }
+
+    fn record(&mut self, bytes: &[u8], source: Source, nested: bool, sink: &mut dyn Sink) {
+        let mut rejection = None;
+        if self.formats.native_first(nested) && !is_truncated(bytes) {
+            match parse_record(bytes) {
+                Ok(parsed) => {
+                    let mut emit = Emit::new(&self.name, source, sink);
+                    deliver(parsed, false, &mut emit);
+                    return count(
+                        &mut self.counts,
+                        &mut self.formats,
+                        Found::Handled(Shape::Native),
+                        emit,
+                    );
+                }
+                Err(why) => rejection = Some(why),
+            }
+        }
+        let mut emit = Emit::new(&self.name, source, sink);
+        let found = self
+            .formats
+            .record(bytes, nested, rejection.as_ref(), &mut emit);
+        let Found::Unknown(why) = found else {
+            return count(&mut self.counts, &mut self.formats, found, emit);
+        };
+        self.unknown(bytes, source, nested, rejection.unwrap_or(why), sink);
+    }
+
+    /// A record of no known shape: read again with bytes that are not UTF-8 replaced, or
+    /// reported with the native parser's reason.
+    fn unknown(
+        &mut self,
+        bytes: &[u8],
+        source: Source,
+        nested: bool,
+        rejection: Rejection,
+        sink: &mut dyn Sink,
+    ) {
+        let at = At {
+            line: source.line,
+            offset: source.offset,
+        };
+        if std::str::from_utf8(bytes).is_err() {
+            let repaired = String::from_utf8_lossy(bytes).into_owned();
+            let warning = "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept";
+            let mut emit = Emit::new(&self.name, source, sink);
+            match parse_record(repaired.as_bytes()) {
+                Ok(parsed) => {
+                    emit.warn(DiagnosticKind::InvalidUtf8, warning.to_string());
+                    deliver(parsed, false, &mut emit);
+                    return count(
+                        &mut self.counts,
+                        &mut self.formats,
+                        Found::Handled(Shape::Native),
+                        emit,
+                    );
+                }
+                Err(why) => {
+                    let found =
+                        self.formats
+                            .record(repaired.as_bytes(), nested, Some(&why), &mut emit);
+                    match found {
+                        Found::Handled(_) => {
+                            emit.warn(DiagnosticKind::InvalidUtf8, warning.to_string());
+                            return count(&mut self.counts, &mut self.formats, found, emit);
+                        }
+                        Found::Skipped => {
+                            return count(&mut self.counts, &mut self.formats, found, emit)
+                        }
+                        Found::Rejected(..) | Found::Unknown(_) => {}
+                    }
+                }
+            }
+        }
+        self.counts.rejected += 1;
+        sink.diagnostic(Diagnostic::error(
+            &self.name,
+            at,
+            rejection.kind,
+            rejection.message,
+        ));
+    }
+}
+
+/// Counts what one record gave.
+fn count(counts: &mut FileCounts, formats: &mut Formats, found: Found, emit: Emit<'_>) {
+    let mut emit = emit;
+    match found {
+        Found::Handled(shape) => {
+            formats.credit(shape, emit.events);
+            if emit.events > 0 {
+                counts.accepted += 1;
+            } else if emit.errors > 0 {
+                counts.rejected += 1;
+            } else {
+                counts.skipped += 1;
+            }
+        }
+        Found::Skipped => counts.skipped += 1,
+        Found::Rejected(shape, rejection) => {
+            formats.recognized(shape);
+            counts.rejected += 1;
+            let at = emit.at();
+            emit.sink.diagnostic(Diagnostic::error(
+                emit.name,
+                at,
+                rejection.kind,
+                rejection.message,
+            ));
+        }
+        Found::Unknown(why) => {
+            counts.rejected += 1;
+            emit.error(why.kind, why.message);
+        }
+    }
+    counts.events += emit.events;
+    counts.warnings += emit.warnings;
+}
