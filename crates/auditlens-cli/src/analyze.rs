@@ -14,10 +14,11 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
         Some(path) => crate::rules::load_config(path)?,
         None => auditlens_core::rules::RuleConfig::default(),
     };
-    let loaded = input::load(
-        &args.input,
-        Analysis::new(args.input.limits()).with_rules(rules),
-    );
+    let mut analysis = Analysis::new(args.input.limits()).with_rules(rules);
+    if let Some(path) = &args.baseline {
+        analysis = analysis.with_baseline(crate::baseline::load(path)?);
+    }
+    let loaded = input::load(&args.input, analysis);
     let mut analysis = loaded.analysis;
     analysis.finish();
     let report = analysis.report();

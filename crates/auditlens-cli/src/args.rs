@@ -22,9 +22,64 @@ pub enum Command {
     Stats(StatsArgs),
     /// Write a simulated cluster's audit log (with labelled attacks) for demos and benchmarks.
     Simulate(SimulateArgs),
+    /// Learn per-identity baselines from logs, merge them, or show one; score later logs
+    /// against a baseline with `analyze --baseline FILE`.
+    Baseline(BaselineArgs),
     /// Measure scoring on labelled simulated logs: precision and recall per scenario, flagged
     /// rate, parser and scoring throughput.
     Quality(QualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    pub command: BaselineCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Learn a baseline from audit logs and write it as a JSON file.
+    Build(BaselineBuildArgs),
+    /// Merge baseline files (of shards, or of consecutive periods) into one.
+    Merge(BaselineMergeArgs),
+    /// Show what a baseline file says is normal for each identity.
+    Show(BaselineShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineBuildArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Where to write the baseline.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Start from this baseline and add what the logs show.
+    #[arg(long, value_name = "FILE")]
+    pub extend: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineMergeArgs {
+    /// Baseline files to merge.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Where to write the merged baseline.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineShowArgs {
+    /// The baseline file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +99,11 @@ pub struct QualityArgs {
     /// People of the simulated cluster.
     #[arg(long)]
     pub humans: Option<u32>,
+
+    /// Simulate the benchmark cluster at full system-traffic rate up to this much output per
+    /// seed (e.g. `200MB`) instead of the thinned demo cluster.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
 
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -114,6 +174,11 @@ pub struct AnalyzeArgs {
     /// Show at most this many findings in the table (all in other formats).
     #[arg(long, default_value_t = 25)]
     pub top: usize,
+
+    /// Score against this baseline (from `auditlens baseline build`) instead of learning
+    /// from the first part of the logs.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -172,8 +237,9 @@ pub enum Preset {
 }
 
 fn parse_severity(text: &str) -> Result<auditlens_core::Severity, String> {
-    auditlens_core::Severity::parse(text)
-        .ok_or_else(|| format!("{text:?} is not a severity: use info, low, medium, high or critical"))
+    auditlens_core::Severity::parse(text).ok_or_else(|| {
+        format!("{text:?} is not a severity: use info, low, medium, high or critical")
+    })
 }
 
 /// Parses `1GB`, `500MB`, `64KiB` or a plain number of bytes.

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod args;
+mod baseline;
 mod input;
 mod quality;
 mod rules;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args, &mut out),
         Command::Simulate(args) => simulate::run(args, &mut out),
         Command::Quality(args) => quality::run(args, &mut out),
+        Command::Baseline(args) => baseline::run(args, &mut out),
     };
     let _ = out.flush();
     match result {
@@ -47,10 +49,13 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().map(|e| e.kind()) == broken
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
             || cause
                 .downcast_ref::<csv::Error>()
                 .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))

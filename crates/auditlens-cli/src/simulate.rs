@@ -24,11 +24,14 @@ pub fn run(args: &SimulateArgs, stdout: &mut dyn Write) -> Result<u8> {
     let mut simulator = Simulator::new(config);
     match &args.output {
         Some(path) => {
-            let file = File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             let gzip = path.extension().is_some_and(|e| e == "gz");
             let mut sink: Box<dyn Write> = if gzip {
-                Box::new(GzEncoder::new(BufWriter::new(file), flate2::Compression::default()))
+                Box::new(GzEncoder::new(
+                    BufWriter::new(file),
+                    flate2::Compression::default(),
+                ))
             } else {
                 Box::new(BufWriter::new(file))
             };

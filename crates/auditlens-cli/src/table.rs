@@ -58,7 +58,12 @@ pub fn summary(summary: &Summary) -> String {
         thousands(summary.identities),
     );
     if let (Some(first), Some(last)) = (&summary.first, &summary.last) {
-        let _ = writeln!(out, "time range: {} .. {}", short_time(first), short_time(last));
+        let _ = writeln!(
+            out,
+            "time range: {} .. {}",
+            short_time(first),
+            short_time(last)
+        );
     }
     let _ = writeln!(
         out,
@@ -83,6 +88,12 @@ pub fn summary(summary: &Summary) -> String {
             thousands(file.events),
             thousands(file.diagnostics)
         );
+        if file.format.chars().count() > 18 {
+            // A cloud or shipper format is named in full below its row.
+            for line in wrap(&format!("detected: {}", file.detected), WIDTH - 4) {
+                let _ = writeln!(out, "    {}", fit(&line, WIDTH - 4));
+            }
+        }
     }
     out
 }
@@ -107,8 +118,8 @@ pub fn findings(findings: &[Finding], top: usize) -> String {
     let _ = writeln!(out, "FINDINGS ({})", thousands(findings.len() as u64));
     let _ = writeln!(
         out,
-        "{:<8} {:>5}  {:<16}  {}",
-        "SEVERITY", "SCORE", "TIME (UTC)", "IDENTITY / REQUEST"
+        "{:<8} {:>5}  {:<16}  IDENTITY / REQUEST",
+        "SEVERITY", "SCORE", "TIME (UTC)"
     );
     for finding in findings.iter().take(top) {
         let mut what = format!("{} {}", finding.verb, finding.resource);

@@ -65,7 +65,10 @@ fn json_output_is_one_document_with_summary_files_and_diagnostics() {
     assert_eq!(diagnostics[0]["line"], 2);
     assert_eq!(diagnostics[0]["kind"], "malformed-json");
     assert!(report["findings"].is_array());
-    insta::assert_snapshot!("analyze_json_diagnostics", serde_json::to_string_pretty(&report["diagnostics"]).unwrap());
+    insta::assert_snapshot!(
+        "analyze_json_diagnostics",
+        serde_json::to_string_pretty(&report["diagnostics"]).unwrap()
+    );
 }
 
 #[test]
@@ -75,8 +78,18 @@ fn jsonl_has_one_finding_per_line_with_the_documented_fields() {
     for line in stdout(&output).lines() {
         let finding: serde_json::Value = serde_json::from_str(line).unwrap();
         for field in [
-            "auditID", "timestamp", "identity", "verb", "resource", "namespace", "severity",
-            "score", "reasons", "rules", "file", "line",
+            "auditID",
+            "timestamp",
+            "identity",
+            "verb",
+            "resource",
+            "namespace",
+            "severity",
+            "score",
+            "reasons",
+            "rules",
+            "file",
+            "line",
         ] {
             assert!(finding.get(field).is_some(), "{field} missing in {line}");
         }
@@ -119,7 +132,9 @@ fn gzip_files_are_read_whatever_their_name() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("audit-2026-03-01T10-00-00.000.log.gz");
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(&std::fs::read(repo_root().join(AUDIT2RBAC)).unwrap()).unwrap();
+    encoder
+        .write_all(&std::fs::read(repo_root().join(AUDIT2RBAC)).unwrap())
+        .unwrap();
     std::fs::write(&path, encoder.finish().unwrap()).unwrap();
     let output = auditlens(&["analyze", "--format", "json", path.to_str().unwrap()]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -130,9 +145,19 @@ fn gzip_files_are_read_whatever_their_name() {
 
 #[test]
 fn an_unreadable_file_exits_2_after_analysing_the_others() {
-    let output = auditlens(&["analyze", "--format", "json", "no/such/file.log", AUDIT2RBAC]);
+    let output = auditlens(&[
+        "analyze",
+        "--format",
+        "json",
+        "no/such/file.log",
+        AUDIT2RBAC,
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no/such/file.log"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no/such/file.log"),
+        "{}",
+        stderr(&output)
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["summary"]["requests"], 437);
 }
@@ -157,10 +182,18 @@ fn fail_on_exits_1_only_when_a_finding_reaches_the_threshold() {
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
     for threshold in ["info", "low", "medium", "high", "critical"] {
-        let rank = |s: &str| ["info", "low", "medium", "high", "critical"].iter().position(|x| *x == s);
+        let rank = |s: &str| {
+            ["info", "low", "medium", "high", "critical"]
+                .iter()
+                .position(|x| *x == s)
+        };
         let expected = severities.iter().any(|s| rank(s) >= rank(threshold));
         let output = auditlens(&["analyze", "--fail-on", threshold, FALCO]);
-        assert_eq!(output.status.code(), Some(i32::from(expected)), "--fail-on {threshold}");
+        assert_eq!(
+            output.status.code(),
+            Some(i32::from(expected)),
+            "--fail-on {threshold}"
+        );
     }
 }
 
@@ -171,7 +204,10 @@ fn stats_counts_by_dimension() {
     let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(stats["requests"], 437);
     let identities = stats["identities"].as_array().unwrap();
-    let total: u64 = identities.iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    let total: u64 = identities
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
     assert!(total <= 437);
     insta::assert_snapshot!("stats_table", stdout(&auditlens(&["stats", AUDIT2RBAC])));
 }
@@ -185,7 +221,12 @@ fn a_closed_pipe_is_not_an_error() {
         .spawn()
         .unwrap();
     let mut head = [0u8; 4096];
-    child.stdout.as_mut().unwrap().read_exact(&mut head).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -194,8 +235,12 @@ fn a_closed_pipe_is_not_an_error() {
 
 #[test]
 fn simulate_is_deterministic_and_analysable() {
-    let a = auditlens(&["simulate", "--preset", "bench", "--size", "2MB", "--seed", "7"]);
-    let b = auditlens(&["simulate", "--preset", "bench", "--size", "2MB", "--seed", "7"]);
+    let a = auditlens(&[
+        "simulate", "--preset", "bench", "--size", "2MB", "--seed", "7",
+    ]);
+    let b = auditlens(&[
+        "simulate", "--preset", "bench", "--size", "2MB", "--seed", "7",
+    ]);
     assert_eq!(a.status.code(), Some(0));
     assert_eq!(a.stdout, b.stdout);
     assert!(a.stdout.len() >= 2_000_000);
@@ -211,4 +256,54 @@ fn simulate_is_deterministic_and_analysable() {
     assert_eq!(report["summary"]["diagnostics"], 0);
     assert_eq!(report["summary"]["rejected"], 0);
     assert!(report["summary"]["requests"].as_u64().unwrap() > 1000);
+}
+
+#[test]
+fn rules_lists_the_catalog_with_attack_ids_and_levels() {
+    let output = auditlens(&["rules", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let rules: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(rules.len() >= 80, "{} rules", rules.len());
+    let mut ids = std::collections::BTreeSet::new();
+    for rule in &rules {
+        assert!(
+            ids.insert(rule["id"].as_str().unwrap().to_string()),
+            "duplicate {rule}"
+        );
+        assert!(["info", "low", "medium", "high", "critical"]
+            .contains(&rule["severity"].as_str().unwrap()));
+        assert!(rule["level"].is_string());
+        assert!(rule["techniques"].is_array());
+    }
+    let table = stdout(&auditlens(&["rules"]));
+    assert!(table.contains("k8s.pod.privileged"));
+}
+
+#[test]
+fn a_config_file_switches_rules_off_and_bad_ones_are_named() {
+    let dir = std::env::temp_dir().join(format!("auditlens-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let off = dir.join("off.toml");
+    std::fs::write(&off, "disabled = [\"k8s\"]\n").unwrap();
+    let rules_of = |args: &[&str]| -> usize {
+        let report: serde_json::Value = serde_json::from_str(&stdout(&auditlens(args))).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rules"].as_array().unwrap().len())
+            .sum()
+    };
+    assert!(rules_of(&["analyze", "--format", "json", FALCO]) > 0);
+    let off_arg = off.to_str().unwrap();
+    assert_eq!(
+        rules_of(&["analyze", "--format", "json", "--config", off_arg, FALCO]),
+        0
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "disabled = 3\n").unwrap();
+    let output = auditlens(&["analyze", "--config", bad.to_str().unwrap(), FALCO]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("bad.toml"), "{}", stderr(&output));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,12 +7,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::baseline::{Baseline, Model};
 use crate::detection::RuleHit;
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
 use crate::intern::{Interner, ListId, Sym};
 use crate::model::{parse_user_agent, Decision, Event, Level, Source, Stage};
-use crate::report::{FileSummary, Finding, Report, Summary};
+use crate::report::{FileSummary, Finding, IdentityProfile, Incident, Report, Summary};
+use crate::rules::{RuleConfig, RuleEngine};
+use crate::scoring;
 use crate::time::{format_rfc3339, parse_rfc3339, Micros};
 
 /// Diagnostics kept in full; past this only their counts grow. A file of garbage must not
@@ -40,6 +43,8 @@ pub struct EventStore {
     diagnostics: Vec<Diagnostic>,
     /// Detection rule hits per request, by auditID, over all its stages.
     rule_hits: HashMap<Sym, Vec<RuleHit>>,
+    /// The detection rules, judged on each event as it streams past.
+    rules: RuleEngine,
     /// Per file: diagnostics (kept or not), and the time of its latest event, which stands in
     /// for events that carry no timestamp of their own.
     file_diagnostics: Vec<u64>,
@@ -54,6 +59,12 @@ pub struct Analysis {
     files: Vec<InputFile>,
     store: EventStore,
     findings: Vec<Finding>,
+    /// A baseline to score against, from earlier logs.
+    baseline: Option<Baseline>,
+    incidents: Vec<Incident>,
+    identities: Vec<IdentityProfile>,
+    /// What was learned: the loaded baseline plus these logs.
+    learned: Model,
     finished: bool,
 }
 
@@ -63,6 +74,20 @@ impl Analysis {
             limits,
             ..Analysis::default()
         }
+    }
+
+    /// Runs the detection rules under `config` instead of the built-in configuration. Call
+    /// before adding files.
+    pub fn with_rules(mut self, config: RuleConfig) -> Self {
+        self.store.rules = RuleEngine::new(config);
+        self
+    }
+
+    /// Scores requests against `baseline` (learned from earlier logs) as well as their own
+    /// history, with no learning period. Call before [`Analysis::finish`].
+    pub fn with_baseline(mut self, baseline: Baseline) -> Self {
+        self.baseline = Some(baseline);
+        self
     }
 
     /// Adds a file; its bytes follow with [`Analysis::push`].
@@ -103,12 +128,7 @@ impl Analysis {
         input.reader.finish(&mut self.store);
         let counts = input.reader.counts();
         if counts.events == 0 && counts.records > 0 {
-            let message = format!(
-                "no audit events found in {} ({}): expected Kubernetes audit.k8s.io Events as \
-                 JSON lines, a JSON array, or EventList objects, plain or gzip",
-                input.name,
-                input.reader.format_name()
-            );
+            let message = input.reader.no_events_message();
             let at = crate::diagnostics::At { line: 1, offset: 0 };
             self.store.diagnostic(Diagnostic::error(
                 &input.name,
@@ -128,6 +148,9 @@ impl Analysis {
             self.finish_file(FileId(index as u32));
         }
         self.store.sort_by_time();
+        let s = &mut self.store;
+        s.rules.finish(&s.requests, &s.interner, &mut s.rule_hits);
+        self.score();
         self.finished = true;
     }
 
@@ -146,14 +169,55 @@ impl Analysis {
         &self.store.diagnostics
     }
 
+    /// The rules of this analysis: the catalog, each rule's state, the configuration.
+    pub fn rules(&self) -> &RuleEngine {
+        &self.store.rules
+    }
+
     /// The detection rules a request matched (by its auditID).
     pub fn rule_hits(&self, audit_id: Sym) -> &[RuleHit] {
-        self.store.rule_hits.get(&audit_id).map_or(&[], Vec::as_slice)
+        self.store
+            .rule_hits
+            .get(&audit_id)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Findings, most urgent first.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+
+    /// Incidents (findings of one identity close in time), most urgent first.
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    /// What is normal for each identity, by username.
+    pub fn identity_profiles(&self) -> &[IdentityProfile] {
+        &self.identities
+    }
+
+    /// The baseline learned from these logs (merged into the loaded one, if any), ready to be
+    /// saved with [`Baseline::to_json`] and loaded into a later analysis.
+    pub fn baseline(&self) -> Baseline {
+        Baseline::from_model(&self.learned, &self.store.interner)
+    }
+
+    /// Scores the requests (after they are in time order and every rule has run).
+    fn score(&mut self) {
+        let names: Vec<&str> = self.files.iter().map(|f| f.name.as_str()).collect();
+        let store = &mut self.store;
+        let inputs = scoring::Inputs {
+            requests: &store.requests,
+            rule_hits: &store.rule_hits,
+            files: &names,
+            baseline: self.baseline.as_ref(),
+        };
+        let scored = scoring::score(&inputs, &mut store.interner);
+        self.findings = scored.findings;
+        self.incidents = scored.incidents;
+        self.identities = scored.identities;
+        self.learned = scored.model;
     }
 
     /// The name of a file.
@@ -197,6 +261,8 @@ impl Analysis {
                 FileSummary {
                     path: input.name.clone(),
                     format: input.reader.format_name(),
+                    detected: input.reader.detected(),
+                    context: input.reader.context(),
                     bytes: c.bytes,
                     decoded_bytes: c.decoded_bytes,
                     lines: c.lines,
@@ -204,6 +270,7 @@ impl Analysis {
                     records: c.records,
                     accepted: c.accepted,
                     rejected: c.rejected,
+                    skipped: c.skipped,
                     events: c.events,
                     requests,
                     identities: ids.len() as u64,
@@ -219,6 +286,7 @@ impl Analysis {
             records: files.iter().map(|f| f.records).sum(),
             accepted: files.iter().map(|f| f.accepted).sum(),
             rejected: files.iter().map(|f| f.rejected).sum(),
+            skipped: files.iter().map(|f| f.skipped).sum(),
             events: files.iter().map(|f| f.events).sum(),
             requests: self.store.requests.len() as u64,
             identities: identities.len() as u64,
@@ -235,6 +303,7 @@ impl Analysis {
         Report {
             summary: self.summary(),
             findings: self.findings.clone(),
+            incidents: self.incidents.clone(),
             diagnostics: self.store.diagnostics.clone(),
         }
     }
@@ -408,6 +477,8 @@ impl EventStore {
 impl Sink for EventStore {
     fn event(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) {
         let event = self.normalize(wire, source, truncated);
+        self.rules
+            .evaluate(wire, &event, &self.interner, &mut self.rule_hits);
         self.add(event);
     }
 

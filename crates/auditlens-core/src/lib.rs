@@ -16,19 +16,27 @@
 //! may not call.
 
 pub mod analysis;
+pub mod baseline;
 pub mod detection;
 pub mod diagnostics;
+pub mod identity;
 pub mod ingest;
 pub mod intern;
 pub mod model;
 pub mod report;
+pub mod rules;
+pub mod scoring;
 pub mod stats;
 pub mod time;
 
 pub use analysis::{Analysis, FileId, MAX_KEPT_DIAGNOSTICS};
+pub use baseline::{Baseline, BaselineError};
 pub use detection::RuleHit;
 pub use diagnostics::{Diagnostic, DiagnosticKind, DiagnosticSeverity};
+pub use identity::IdentityClass;
 pub use ingest::Limits;
 pub use intern::{Interner, ListId, Sym};
 pub use model::{Decision, Event, Level, Source, Stage};
-pub use report::{FileSummary, Finding, Reason, Report, Severity, Summary};
+pub use report::{
+    FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,
+};

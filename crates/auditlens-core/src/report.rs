@@ -74,14 +74,103 @@ pub struct Finding {
     /// The file and line of the source event.
     pub file: String,
     pub line: u64,
+    /// The authenticated user who sent the request, when it differs from `identity`
+    /// (impersonation).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actor: String,
+    /// The actor's identity class (`human`, `service-account`, `node`, `control-plane`,
+    /// `anonymous`, `automation`).
+    #[serde(default)]
+    pub class: String,
+    /// The incident this finding belongs to (see [`Incident::id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u32>,
+}
+
+/// Findings of one identity close together in time: one burst of related anomalies, read as
+/// one story.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incident {
+    /// 1 for the most urgent incident, then in order.
+    pub id: u32,
+    /// The actor.
+    pub identity: String,
+    pub class: String,
+    pub severity: Severity,
+    /// The highest finding score.
+    pub score: u8,
+    /// First and last finding (RFC 3339).
+    pub first: String,
+    pub last: String,
+    pub findings: u32,
+    /// Reason codes with how many findings carry them, most frequent first.
+    pub reasons: Vec<ReasonCount>,
+    /// Rule ids matched by any finding.
+    pub rules: Vec<String>,
+    /// One line: the most telling reason of the top finding.
+    pub summary: String,
+}
+
+/// A reason code and how many findings of an incident carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCount {
+    pub code: String,
+    pub count: u32,
+}
+
+/// A value and how often an identity used it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// What is normal for one identity, as learned from the logs (and a loaded baseline).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProfile {
+    /// The username.
+    pub identity: String,
+    /// `user:alice`, `serviceaccount:ns/name`, `node:n1`, ...
+    pub canonical: String,
+    pub class: String,
+    pub peer_group: String,
+    pub requests: u64,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// Hours (UTC) holding 95 % of its requests, as `08-18`.
+    pub active_hours: Option<String>,
+    pub verbs: Vec<ValueCount>,
+    pub resources: Vec<ValueCount>,
+    pub namespaces: Vec<ValueCount>,
+    pub source_ips: Vec<ValueCount>,
+    pub clients: Vec<ValueCount>,
+    /// Estimated distinct values.
+    pub distinct_source_ips: u64,
+    pub distinct_namespaces: u64,
+    pub distinct_resources: u64,
+    /// Share of 401/403 responses.
+    pub denied_share: f64,
+    pub findings: u32,
+    pub incidents: u32,
+    pub max_severity: Option<Severity>,
 }
 
 /// Totals for one input file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileSummary {
     pub path: String,
-    /// The detected format, in words: `JSON lines (gzip)`.
+    /// The detected format, short: `JSON lines (gzip)`, `EKS CloudWatch Logs Insights JSON
+    /// export`.
     pub format: String,
+    /// The detected format explained, with its events:
+    /// `EKS CloudWatch Logs Insights JSON export (gzip), 12,302 events`.
+    pub detected: String,
+    /// What the cloud wrappers said about where the events came from (`cluster`, `project`,
+    /// `location`, `log group`, ...), a few values each.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub context: std::collections::BTreeMap<String, Vec<String>>,
     pub bytes: u64,
     pub decoded_bytes: u64,
     pub lines: u64,
@@ -92,6 +181,9 @@ pub struct FileSummary {
     pub accepted: u64,
     /// Records that gave none (each has an error diagnostic).
     pub rejected: u64,
+    /// Records that hold no event by design (a CSV header, a CloudWatch control message):
+    /// `records = accepted + rejected + skipped`.
+    pub skipped: u64,
     pub events: u64,
     pub requests: u64,
     pub identities: u64,
@@ -108,6 +200,7 @@ pub struct Summary {
     pub records: u64,
     pub accepted: u64,
     pub rejected: u64,
+    pub skipped: u64,
     /// Audit events read (one per stage logged).
     pub events: u64,
     /// Distinct requests, after merging the stages of each auditID.
@@ -126,5 +219,7 @@ pub struct Summary {
 pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// Findings grouped by identity and time, most urgent first.
+    pub incidents: Vec<Incident>,
     pub diagnostics: Vec<Diagnostic>,
 }
