@@ -5,10 +5,11 @@
 //! past; the stages of one request (same auditID) are merged into one, keeping the most
 //! complete stage. After `finish`, requests are in time order, ready for scoring.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use crate::baseline::sketch::IdMap;
 use crate::baseline::{Baseline, Model};
-use crate::detection::RuleHit;
+use crate::detection::{RuleHit, RuleHits};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
 use crate::intern::{Interner, ListId, Sym};
@@ -38,11 +39,11 @@ struct InputFile {
 pub struct EventStore {
     pub interner: Interner,
     requests: Vec<Event>,
-    by_audit_id: HashMap<Sym, u32>,
-    user_agents: HashMap<Sym, (Sym, Sym)>,
+    by_audit_id: IdMap<Sym, u32>,
+    user_agents: IdMap<Sym, (Sym, Sym)>,
     diagnostics: Vec<Diagnostic>,
     /// Detection rule hits per request, by auditID, over all its stages.
-    rule_hits: HashMap<Sym, Vec<RuleHit>>,
+    rule_hits: RuleHits,
     /// The detection rules, judged on each event as it streams past.
     rules: RuleEngine,
     /// Per file: diagnostics (kept or not), and the time of its latest event, which stands in

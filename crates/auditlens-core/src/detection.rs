@@ -4,9 +4,16 @@
 //! kept); their hits are stored per request (by auditID, merged over the request's stages) and
 //! read by scoring and the output.
 
+use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
+use crate::intern::Sym;
 use crate::report::Severity;
+
+/// Rule hits per request, keyed by the request's auditID.
+pub type RuleHits = HashMap<Sym, Vec<RuleHit>, FxBuildHasher>;
 
 /// One detection rule matched one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

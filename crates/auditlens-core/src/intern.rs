@@ -4,8 +4,15 @@
 //! IPs) millions of times. Events keep a [`Sym`] (a `u32`) for each such string, and the
 //! [`Interner`] owns one copy of the text. Ids are handed out in order of first appearance, so the
 //! same input gives the same ids on every platform.
+//!
+//! Each string is stored once, in one growing text arena; the hash table holds only ids. The
+//! hash is FxHash: fast on the short keys that dominate, and deterministic (no random seed, so
+//! native and wasm runs agree).
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 /// An interned string. `Sym::EMPTY` is the empty string and stands for "absent".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,19 +45,27 @@ impl ListId {
 /// Owns the text behind every [`Sym`] and the members of every [`ListId`].
 #[derive(Debug)]
 pub struct Interner {
-    ids: HashMap<Box<str>, Sym>,
-    strings: Vec<Box<str>>,
-    list_ids: HashMap<Box<[Sym]>, ListId>,
-    lists: Vec<Box<[Sym]>>,
+    /// Ids of the strings, found by hashing their text.
+    table: HashTable<Sym>,
+    /// All strings, one after the other.
+    text: String,
+    /// Where each string sits in `text`: start and end.
+    spans: Vec<(usize, usize)>,
+    list_table: HashTable<ListId>,
+    /// All list members, one list after the other.
+    members: Vec<Sym>,
+    list_spans: Vec<(usize, usize)>,
 }
 
 impl Default for Interner {
     fn default() -> Self {
         let mut interner = Interner {
-            ids: HashMap::new(),
-            strings: Vec::new(),
-            list_ids: HashMap::new(),
-            lists: Vec::new(),
+            table: HashTable::new(),
+            text: String::new(),
+            spans: Vec::new(),
+            list_table: HashTable::new(),
+            members: Vec::new(),
+            list_spans: Vec::new(),
         };
         interner.intern("");
         interner.intern_list(&[]);
@@ -58,53 +73,96 @@ impl Default for Interner {
     }
 }
 
+fn hash_str(text: &str) -> u64 {
+    FxBuildHasher.hash_one(text)
+}
+
+fn hash_list(items: &[Sym]) -> u64 {
+    FxBuildHasher.hash_one(items)
+}
+
 impl Interner {
     /// Returns the id of `text`, adding it on first sight.
     pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(&sym) = self.ids.get(text) {
+        let hash = hash_str(text);
+        let (arena, spans) = (&self.text, &self.spans);
+        let found = self
+            .table
+            .find(hash, |sym| span_text(arena, spans, *sym) == text);
+        if let Some(&sym) = found {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
-        self.strings.push(text.into());
-        self.ids.insert(text.into(), sym);
+        let sym = Sym(u32::try_from(self.spans.len()).unwrap_or(u32::MAX));
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.spans.push((start, self.text.len()));
+        let (arena, spans) = (&self.text, &self.spans);
+        self.table
+            .insert_unique(hash, sym, |s| hash_str(span_text(arena, spans, *s)));
         sym
     }
 
     /// Returns the id of `text` if it was interned before.
     pub fn get(&self, text: &str) -> Option<Sym> {
-        self.ids.get(text).copied()
+        let (arena, spans) = (&self.text, &self.spans);
+        self.table
+            .find(hash_str(text), |sym| span_text(arena, spans, *sym) == text)
+            .copied()
     }
 
     /// The text of `sym`.
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strings.get(sym.0 as usize).map_or("", |s| s)
+        span_text(&self.text, &self.spans, sym)
     }
 
     /// Returns the id of a list of interned strings, adding it on first sight.
     pub fn intern_list(&mut self, items: &[Sym]) -> ListId {
-        if let Some(&id) = self.list_ids.get(items) {
+        let hash = hash_list(items);
+        let (members, spans) = (&self.members, &self.list_spans);
+        let found = self
+            .list_table
+            .find(hash, |id| list_members(members, spans, *id) == items);
+        if let Some(&id) = found {
             return id;
         }
-        let id = ListId(u32::try_from(self.lists.len()).unwrap_or(u32::MAX));
-        self.lists.push(items.into());
-        self.list_ids.insert(items.into(), id);
+        let id = ListId(u32::try_from(self.list_spans.len()).unwrap_or(u32::MAX));
+        let start = self.members.len();
+        self.members.extend_from_slice(items);
+        self.list_spans.push((start, self.members.len()));
+        let (members, spans) = (&self.members, &self.list_spans);
+        self.list_table
+            .insert_unique(hash, id, |l| hash_list(list_members(members, spans, *l)));
         id
     }
 
     /// The members of a list.
     pub fn list(&self, id: ListId) -> &[Sym] {
-        self.lists.get(id.0 as usize).map_or(&[], |l| l)
+        list_members(&self.members, &self.list_spans, id)
     }
 
     /// How many distinct strings are held.
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.spans.len()
     }
 
     /// True when only the empty string is held.
     pub fn is_empty(&self) -> bool {
-        self.strings.len() <= 1
+        self.spans.len() <= 1
     }
+}
+
+fn span_text<'a>(text: &'a str, spans: &[(usize, usize)], sym: Sym) -> &'a str {
+    spans
+        .get(sym.0 as usize)
+        .and_then(|&(start, end)| text.get(start..end))
+        .unwrap_or("")
+}
+
+fn list_members<'a>(members: &'a [Sym], spans: &[(usize, usize)], id: ListId) -> &'a [Sym] {
+    spans
+        .get(id.0 as usize)
+        .and_then(|&(start, end)| members.get(start..end))
+        .unwrap_or(&[])
 }
 
 #[cfg(test)]

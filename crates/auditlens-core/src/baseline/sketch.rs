@@ -14,41 +14,14 @@
 //! which is always exact.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+use rustc_hash::FxBuildHasher;
 
 use crate::intern::Sym;
 
-/// A hasher for maps keyed by interned ids: ids are already well spread small integers, so a
-/// multiply is enough (and far cheaper than SipHash in the per-request loop).
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-/// A hash map keyed by interned ids.
-pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+/// A hash map keyed by interned ids, with FxHash: ids are small integers, and SipHash would
+/// dominate the per-request loop.
+pub type IdMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
 /// A 64-bit hash of a string that is the same on every platform and in every run (FNV-1a with
 /// a final avalanche), used where a decision must not depend on interning order.

@@ -22,8 +22,8 @@ mod wire;
 pub use decode::Encoding;
 pub use framing::Layout;
 pub use wire::{
-    is_truncated, parse_record, salvage_truncated, Parsed, Rejection, WireEvent, WireObjectRef,
-    WireStatus, WireUser, TRUNCATION_MARKER,
+    is_truncated, parse_record, salvage_truncated, Parsed, Rejection, WireAnnotations, WireEvent,
+    WireObjectRef, WireStatus, WireUser, TRUNCATION_MARKER,
 };
 
 pub use formats::{is_managed_control_plane, Shape};

@@ -58,7 +58,7 @@ pub struct WireEvent<'a> {
     #[serde(borrow)]
     pub timestamp: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pub annotations: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    pub annotations: Option<WireAnnotations<'a>>,
     /// Present on an `EventList`.
     #[serde(borrow)]
     pub items: Option<Vec<&'a RawValue>>,
@@ -75,6 +75,25 @@ pub struct WireUser<'a> {
     pub groups: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow)]
     pub extra: Option<HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>>,
+}
+
+/// The annotations analysis reads; the others are skipped while parsing, not collected.
+#[derive(Debug, Default, Deserialize)]
+pub struct WireAnnotations<'a> {
+    #[serde(rename = "authorization.k8s.io/decision", borrow)]
+    pub decision: Option<Cow<'a, str>>,
+    #[serde(rename = "authorization.k8s.io/reason", borrow)]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+impl<'a> WireAnnotations<'a> {
+    /// Picks the annotations analysis reads out of a map of them (GKE's labels, say).
+    pub fn from_map(mut map: HashMap<Cow<'a, str>, Cow<'a, str>>) -> Self {
+        WireAnnotations {
+            decision: map.remove("authorization.k8s.io/decision"),
+            reason: map.remove("authorization.k8s.io/reason"),
+        }
+    }
 }
 
 /// `objectRef`.
@@ -106,7 +125,12 @@ pub struct WireStatus<'a> {
 impl WireEvent<'_> {
     /// An annotation's value.
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.as_ref()?.get(key).map(|v| v.as_ref())
+        let annotations = self.annotations.as_ref()?;
+        match key {
+            "authorization.k8s.io/decision" => annotations.decision.as_deref(),
+            "authorization.k8s.io/reason" => annotations.reason.as_deref(),
+            _ => None,
+        }
     }
 
     /// Why this object is not an audit event, if it is not.

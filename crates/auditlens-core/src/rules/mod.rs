@@ -32,15 +32,13 @@ mod policy;
 mod rbac;
 mod sequence;
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 pub use config::{ConfigError, RuleConfig};
 
-use crate::detection::RuleHit;
+use crate::detection::{RuleHit, RuleHits};
 use crate::ingest::WireEvent;
-use crate::intern::{Interner, Sym};
+use crate::intern::Interner;
 use crate::model::{Event, Level};
 use crate::report::Severity;
 use context::Ctx;
@@ -174,7 +172,7 @@ impl RuleEngine {
         wire: &WireEvent<'_>,
         event: &Event,
         interner: &Interner,
-        hits: &mut HashMap<Sym, Vec<RuleHit>>,
+        hits: &mut RuleHits,
     ) {
         if self.rules.is_empty() {
             return;
@@ -204,12 +202,7 @@ impl RuleEngine {
     }
 
     /// Runs the sequence and window rules over the requests, which must be in time order.
-    pub fn finish(
-        &self,
-        requests: &[Event],
-        interner: &Interner,
-        hits: &mut HashMap<Sym, Vec<RuleHit>>,
-    ) {
+    pub fn finish(&self, requests: &[Event], interner: &Interner, hits: &mut RuleHits) {
         if self.sequence.is_empty() {
             return;
         }

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::context::is_control_plane;
 use super::{meta, RuleKind::Security, RuleMeta};
-use crate::detection::RuleHit;
+use crate::detection::RuleHits;
 use crate::intern::{Interner, Sym};
 use crate::model::Level::{Metadata, Request};
 use crate::model::{Decision, Event, Level};
@@ -85,7 +85,7 @@ pub fn run(
     enabled: &[&'static RuleMeta],
     requests: &[Event],
     interner: &Interner,
-    hits: &HashMap<Sym, Vec<RuleHit>>,
+    hits: &RuleHits,
 ) -> Vec<SequenceHit> {
     let find = |id: &str| enabled.iter().copied().find(|m| m.id == id);
     let mut state = State {
@@ -144,7 +144,7 @@ struct Probe {
 struct State<'a> {
     interner: &'a Interner,
     requests: &'a [Event],
-    hits: &'a HashMap<Sym, Vec<RuleHit>>,
+    hits: &'a RuleHits,
     /// Per effective identity: the last sensitive RBAC change (time, request index).
     rbac: Tracker<HashMap<Sym, (Micros, usize)>>,
     secrets: Tracker<HashMap<Key, Window>>,

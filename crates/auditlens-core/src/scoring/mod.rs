@@ -36,11 +36,9 @@ pub mod signals;
 pub mod summary;
 pub mod window;
 
-use std::collections::HashMap;
-
 use crate::baseline::{Baseline, Model};
-use crate::detection::RuleHit;
-use crate::intern::{Interner, Sym};
+use crate::detection::RuleHits;
+use crate::intern::Interner;
 use crate::model::Event;
 use crate::report::{Finding, IdentityProfile, Incident, Severity};
 use crate::scoring::signals::{Routine, Signal};
@@ -65,7 +63,7 @@ pub struct Scored {
 pub struct Inputs<'a> {
     /// In time order.
     pub requests: &'a [Event],
-    pub rule_hits: &'a HashMap<Sym, Vec<RuleHit>>,
+    pub rule_hits: &'a RuleHits,
     /// Names of the input files, by file index.
     pub files: &'a [&'a str],
     pub baseline: Option<&'a Baseline>,

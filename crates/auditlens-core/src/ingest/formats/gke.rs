@@ -32,7 +32,9 @@ use serde_json::value::RawValue;
 use super::{Formats, Found, Shape};
 use crate::diagnostics::DiagnosticKind;
 use crate::ingest::record::Emit;
-use crate::ingest::wire::{Rejection, WireEvent, WireObjectRef, WireStatus, WireUser};
+use crate::ingest::wire::{
+    Rejection, WireAnnotations, WireEvent, WireObjectRef, WireStatus, WireUser,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,7 +200,7 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
         request_object: payload.request,
         response_object: payload.response,
         request_received_timestamp: entry.timestamp.clone(),
-        annotations: entry.labels,
+        annotations: entry.labels.map(WireAnnotations::from_map),
         ..WireEvent::default()
     };
     if let Some(why) = event.not_an_event() {

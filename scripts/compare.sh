@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Times `auditlens analyze` against what a person would use instead, on the same generated log,
+# on this machine, in one run: jq counting events by username, and DuckDB's GROUP BY over the
+# file with read_json (its Python package, in a virtualenv this script creates). Prints each
+# tool's time, throughput, peak memory, and the ratios to auditlens.
+#
+#   bash scripts/compare.sh          # a log of about 1 GB
+#   bash scripts/compare.sh 200MB    # a smaller one
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+size="${1:-1GB}"
+data="${AUDITLENS_BENCH_DIR:-bench-data}"
+log="$data/bench-$size.log"
+venv="$data/venv"
+mkdir -p "$data"
+
+command -v jq >/dev/null || { log "installing jq"; apt-get install -y -qq jq >/dev/null; }
+[[ -x /usr/bin/time ]] || { log "installing time"; apt-get install -y -qq time >/dev/null; }
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+  log "creating $venv with duckdb"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q duckdb
+fi
+
+cargo build --release --locked -q -p auditlens-cli
+bin=target/release/auditlens
+if [[ ! -s "$log" ]]; then
+  log "generating $log"
+  "$bin" simulate --preset bench --size "$size" -o "$log"
+fi
+bytes=$(stat -c %s "$log")
+
+# Runs a command with its output discarded; prints "seconds peak_kb".
+measure() {
+  local out
+  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+  echo "$out"
+}
+
+duck_query="SELECT user.username, count(*) FROM read_json('$log', format='newline_delimited', columns={'user': 'STRUCT(username VARCHAR)'}) GROUP BY 1"
+
+log "timing on $(basename "$log") ($bytes bytes); first a warm-up read"
+cat "$log" >/dev/null
+read -r a_s a_kb < <(measure "$bin" analyze --quiet --format json "$log")
+read -r d_s d_kb < <(measure "$venv/bin/python" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$duck_query")
+read -r j_s j_kb < <(measure jq -n 'reduce inputs as $e ({}; .[$e.user.username] += 1)' "$log")
+
+python3 - "$bytes" "$a_s" "$a_kb" "$d_s" "$d_kb" "$j_s" "$j_kb" <<'PY'
+import sys
+size = int(sys.argv[1])
+rows = [("auditlens analyze (parse, rules, baselines, scoring)", *sys.argv[2:4]),
+        ("duckdb read_json GROUP BY user.username", *sys.argv[4:6]),
+        ("jq count by user.username", *sys.argv[6:8])]
+base = float(rows[0][1])
+print(f"\n{'tool':<54} {'seconds':>8} {'MB/s':>8} {'peak MB':>8} {'peak/input':>10} {'auditlens speedup':>17}")
+for name, seconds, kb in rows:
+    s, mb = float(seconds), int(kb) / 1024
+    print(f"{name:<54} {s:>8.2f} {size / 1e6 / s:>8.1f} {mb:>8.0f} {mb * 1048576 / size:>10.2f} {s / base:>16.2f}x")
+PY
