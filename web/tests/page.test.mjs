@@ -59,6 +59,10 @@ for (const mode of ["served", "single"]) {
 
       await page.keyboard.press("2");
       assert.equal(await page.getAttribute("#tab-findings", "aria-selected"), "true");
+      if (expected.findings.length > 0) {
+        // The list renders its visible rows on the next frame.
+        await page.waitForSelector("[data-audit-id]", { timeout: 10_000 });
+      }
       const rows = await page.$$eval("[data-audit-id]", (els) => els.map((e) => [e.dataset.auditId, e.dataset.severity]));
       assert.ok(rows.length <= expected.findings.length);
       assert.equal(rows.length > 0, expected.findings.length > 0);

@@ -138,6 +138,10 @@ pub struct InputArgs {
     /// Never show progress on stderr (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub quiet: bool,
+
+    /// Threads that read a large plain file in parallel (default: the machine's cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

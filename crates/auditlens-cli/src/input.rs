@@ -12,7 +12,7 @@ use auditlens_core::{Analysis, Limits};
 use crate::args::InputArgs;
 
 /// Bytes read per push.
-const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 256 * 1024;
 
 /// An analysis with every readable input pushed into it (not yet finished).
 pub struct Loaded {
@@ -39,11 +39,25 @@ pub fn load(input: &InputArgs, mut analysis: Analysis) -> Loaded {
         .map(|m| m.len())
         .sum();
     let mut progress = Progress::new(total, !input.quiet && std::io::stderr().is_terminal());
+    let threads = input
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut io_errors = Vec::new();
     let mut buffer = vec![0u8; CHUNK];
     for path in &input.files {
         let name = path.display().to_string();
-        if let Err(e) = load_one(path, &name, &mut analysis, &mut buffer, &mut progress) {
+        progress.start_file();
+        let result = match parts(path, threads) {
+            Some((size, starts)) => {
+                let file = analysis.add_file(&name);
+                let result =
+                    crate::parallel::load(path, size, &starts, &mut analysis, file, &mut progress);
+                analysis.finish_file(file);
+                result
+            }
+            None => load_one(path, &name, &mut analysis, &mut buffer, &mut progress),
+        };
+        if let Err(e) = result {
             io_errors.push(format!("{name}: {e}"));
         }
     }
@@ -52,6 +66,19 @@ pub fn load(input: &InputArgs, mut analysis: Analysis) -> Loaded {
         analysis,
         io_errors,
     }
+}
+
+/// The size and part starts of a file worth reading on several threads, or `None`.
+fn parts(path: &Path, threads: usize) -> Option<(u64, Vec<u64>)> {
+    if threads < 2 || path.as_os_str() == "-" {
+        return None;
+    }
+    let size = std::fs::metadata(path).ok()?.len();
+    if !crate::parallel::is_plain(path).ok()? {
+        return None;
+    }
+    let starts = crate::parallel::cuts(path, size, threads).ok()?;
+    (starts.len() > 1).then_some((size, starts))
 }
 
 fn load_one(
@@ -78,16 +105,18 @@ fn load_one(
             }
         };
         analysis.push(file, &buffer[..read]);
-        progress.advance(read as u64, analysis);
+        progress.advance(read as u64);
     }
     analysis.finish_file(file);
     Ok(())
 }
 
 /// A one-line progress report on stderr, redrawn at most a few times a second.
-struct Progress {
+pub struct Progress {
     total: u64,
     done: u64,
+    /// Bytes of the files before the current one.
+    base: u64,
     enabled: bool,
     started: Instant,
     last_drawn: Option<Instant>,
@@ -98,14 +127,29 @@ impl Progress {
         Progress {
             total,
             done: 0,
+            base: 0,
             enabled,
             started: Instant::now(),
             last_drawn: None,
         }
     }
 
-    fn advance(&mut self, bytes: u64, analysis: &Analysis) {
+    fn start_file(&mut self) {
+        self.base = self.done;
+    }
+
+    fn advance(&mut self, bytes: u64) {
         self.done += bytes;
+        self.draw();
+    }
+
+    /// Sets how much of the current file is read.
+    pub fn set(&mut self, file_done: u64) {
+        self.done = self.base + file_done;
+        self.draw();
+    }
+
+    fn draw(&mut self) {
         if !self.enabled {
             return;
         }
@@ -119,9 +163,8 @@ impl Progress {
         self.last_drawn = Some(now);
         let seconds = now.duration_since(self.started).as_secs_f64().max(1e-3);
         let rate = self.done as f64 / seconds;
-        let events = analysis.requests().len();
         let mut line = format!(
-            "\r\x1b[2K{} read, {:.0} MB/s, {events} requests",
+            "\r\x1b[2K{} read, {:.0} MB/s",
             crate::table::bytes(self.done),
             rate / 1e6
         );

@@ -5,6 +5,7 @@ mod analyze;
 mod args;
 mod baseline;
 mod input;
+mod parallel;
 mod quality;
 mod rules;
 mod simulate;

@@ -84,6 +84,73 @@ impl Analysis {
         self
     }
 
+    /// A new analysis with the same limits and rules, and no files.
+    pub(crate) fn empty_like(&self) -> Analysis {
+        Analysis::new(self.limits).with_rules(self.store.rules.config().clone())
+    }
+
+    /// Ends a shard's file: its last line is read; no judgement on the file as a whole.
+    pub(crate) fn finish_shard_file(&mut self, file: FileId) {
+        if let Some(input) = self.files.get_mut(file.0 as usize) {
+            self.store.current_file = file.0 as usize;
+            input.reader.finish(&mut self.store);
+        }
+    }
+
+    /// Makes a file's reader continue JSON lines from a line boundary.
+    pub(crate) fn continue_lines(&mut self, file: FileId) {
+        if let Some(input) = self.files.get_mut(file.0 as usize) {
+            input.reader = FileReader::continuing_lines(&input.name, file.0, self.limits);
+        }
+    }
+
+    /// Takes a file's reader out, leaving a new one.
+    pub(crate) fn take_reader(&mut self, file: FileId) -> Option<Box<FileReader>> {
+        let input = self.files.get_mut(file.0 as usize)?;
+        let fresh = FileReader::new(&input.name, file.0, self.limits);
+        Some(Box::new(std::mem::replace(&mut input.reader, fresh)))
+    }
+
+    /// Puts a reader back in place.
+    pub(crate) fn put_reader(&mut self, file: FileId, reader: Box<FileReader>) {
+        if let Some(input) = self.files.get_mut(file.0 as usize) {
+            input.reader = *reader;
+        }
+    }
+
+    /// Continues a file with what `later` read after it; gives the lines and bytes that came
+    /// before, or the reader back when it cannot continue this file.
+    pub(crate) fn append_reader(
+        &mut self,
+        file: FileId,
+        later: Box<FileReader>,
+    ) -> Result<(u64, u64), Box<FileReader>> {
+        let Some(input) = self.files.get_mut(file.0 as usize) else {
+            return Err(later);
+        };
+        if input.finished || !later.is_plain_native_lines() {
+            return Err(later);
+        }
+        if input.reader.counts().bytes == 0 {
+            input.reader = *later;
+            return Ok((0, 0));
+        }
+        let position = input.reader.position();
+        if input.reader.append(&later) {
+            Ok(position)
+        } else {
+            Err(later)
+        }
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut EventStore {
+        &mut self.store
+    }
+
+    pub(crate) fn into_store(self) -> EventStore {
+        self.store
+    }
+
     /// Scores requests against `baseline` (learned from earlier logs) as well as their own
     /// history, with no learning period. Call before [`Analysis::finish`].
     pub fn with_baseline(mut self, baseline: Baseline) -> Self {
@@ -451,7 +518,7 @@ impl EventStore {
     }
 
     /// Adds an event, merging it into the request with the same auditID.
-    fn add(&mut self, event: Event) {
+    pub(crate) fn add(&mut self, event: Event) {
         let Some(&index) = self.by_audit_id.get(&event.audit_id) else {
             self.by_audit_id
                 .insert(event.audit_id, self.requests.len() as u32);
@@ -484,11 +551,56 @@ impl Sink for EventStore {
     }
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {
-        if let Some(count) = self.file_diagnostics.get_mut(self.current_file) {
-            *count += 1;
-        }
+        self.count_diagnostics(self.current_file as u32, 1);
+        self.keep_diagnostic(diagnostic);
+    }
+}
+
+impl EventStore {
+    /// Keeps a diagnostic while fewer than [`MAX_KEPT_DIAGNOSTICS`] are kept.
+    pub(crate) fn keep_diagnostic(&mut self, diagnostic: Diagnostic) {
         if self.diagnostics.len() < MAX_KEPT_DIAGNOSTICS {
             self.diagnostics.push(diagnostic);
         }
     }
+
+    /// Counts `n` diagnostics against a file.
+    pub(crate) fn count_diagnostics(&mut self, file: u32, n: u64) {
+        if let Some(count) = self.file_diagnostics.get_mut(file as usize) {
+            *count += n;
+        }
+    }
+
+    /// Adds rule hits of a request, but for rules that already hit it.
+    pub(crate) fn add_rule_hits(&mut self, audit_id: Sym, hits: Vec<RuleHit>) {
+        let kept = self.rule_hits.entry(audit_id).or_default();
+        for hit in hits {
+            if !kept.iter().any(|k| k.rule == hit.rule) {
+                kept.push(hit);
+            }
+        }
+    }
+
+    /// Takes the store apart, for appending it to another.
+    pub(crate) fn into_parts(self) -> StoreParts {
+        let mut hits: Vec<(Sym, Vec<RuleHit>)> = self.rule_hits.into_iter().collect();
+        hits.sort_by_key(|(audit_id, _)| *audit_id);
+        StoreParts {
+            counted: self.file_diagnostics.last().copied().unwrap_or(0),
+            requests: self.requests,
+            hits,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+/// What a store holds, taken apart.
+pub(crate) struct StoreParts {
+    pub requests: Vec<Event>,
+    /// Rule hits by auditID, in id order.
+    pub hits: Vec<(Sym, Vec<RuleHit>)>,
+    /// The diagnostics kept.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics counted against the store's last file.
+    pub counted: u64,
 }

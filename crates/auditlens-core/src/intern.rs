@@ -40,6 +40,11 @@ pub struct ListId(u32);
 impl ListId {
     /// The empty list.
     pub const EMPTY: ListId = ListId(0);
+
+    /// The id as a number.
+    pub fn index(self) -> u32 {
+        self.0
+    }
 }
 
 /// Owns the text behind every [`Sym`] and the members of every [`ListId`].
@@ -138,6 +143,22 @@ impl Interner {
     /// The members of a list.
     pub fn list(&self, id: ListId) -> &[Sym] {
         list_members(&self.members, &self.list_spans, id)
+    }
+
+    /// Every string with its id, in id order.
+    pub fn strings(&self) -> impl Iterator<Item = (Sym, &str)> {
+        (0..self.spans.len()).map(|i| {
+            let sym = Sym(i as u32);
+            (sym, self.resolve(sym))
+        })
+    }
+
+    /// Every list with its id, in id order.
+    pub fn lists(&self) -> impl Iterator<Item = (ListId, &[Sym])> {
+        (0..self.list_spans.len()).map(|i| {
+            let id = ListId(i as u32);
+            (id, self.list(id))
+        })
     }
 
     /// How many distinct strings are held.

@@ -26,6 +26,7 @@ pub mod model;
 pub mod report;
 pub mod rules;
 pub mod scoring;
+pub mod shard;
 pub mod stats;
 pub mod time;
 
@@ -40,3 +41,4 @@ pub use model::{Decision, Event, Level, Source, Stage};
 pub use report::{
     FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,
 };
+pub use shard::Shard;

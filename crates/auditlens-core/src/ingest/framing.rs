@@ -123,6 +123,19 @@ impl Framer {
         }
     }
 
+    /// True between lines of the lines layout: nothing is carried over.
+    pub fn at_line_boundary(&self) -> bool {
+        self.layout == Layout::Lines && self.carry.is_empty() && self.skipping.is_none()
+    }
+
+    /// Continues the count with a later part of the same stream, read by `later`.
+    pub fn absorb(&mut self, later: &Framer) {
+        self.lines += later.lines;
+        self.consumed += later.consumed;
+        self.start_line = self.lines + 1;
+        self.start_offset = self.consumed;
+    }
+
     /// Feeds the next bytes of the stream.
     pub fn push(&mut self, bytes: &[u8], emit: &mut dyn FnMut(Frame<'_>)) {
         match self.layout {

@@ -108,6 +108,14 @@ impl FileReader {
         }
     }
 
+    /// A reader for a part of a JSON-lines file that starts at a line boundary other than the
+    /// first: the layout is known, not detected from this part's first line.
+    pub fn continuing_lines(name: &str, file: u32, limits: Limits) -> Self {
+        let mut reader = FileReader::new(name, file, limits);
+        reader.framer.layout = Layout::Lines;
+        reader
+    }
+
     /// Reads the next chunk of the file.
     pub fn push(&mut self, bytes: &[u8], sink: &mut dyn Sink) {
         self.records.counts.bytes += bytes.len() as u64;
@@ -154,6 +162,44 @@ impl FileReader {
             ),
         };
         sink.diagnostic(Diagnostic::error(&self.records.name, at, kind, message));
+    }
+
+    /// True when this reader has read plain (not gzip) JSON lines of native audit events only,
+    /// and stopped between two lines: then a later part of the file can be read by another
+    /// reader and appended with [`FileReader::append`].
+    pub fn is_plain_native_lines(&self) -> bool {
+        self.decoder.encoding() == Some(Encoding::Plain)
+            && self.framer.at_line_boundary()
+            && self.records.formats.only_native()
+    }
+
+    /// Appends what `later` read from the bytes that follow this reader's in the same file.
+    /// Both must be [`FileReader::is_plain_native_lines`]; returns false and changes nothing
+    /// otherwise.
+    pub fn append(&mut self, later: &FileReader) -> bool {
+        if !self.is_plain_native_lines() || !later.is_plain_native_lines() {
+            return false;
+        }
+        self.framer.absorb(&later.framer);
+        self.decoder.produced += later.decoder.produced;
+        self.records.formats.absorb(&later.records.formats);
+        let (mine, theirs) = (&mut self.records.counts, &later.records.counts);
+        mine.bytes += theirs.bytes;
+        mine.decoded_bytes += theirs.decoded_bytes;
+        mine.lines += theirs.lines;
+        mine.blank_lines += theirs.blank_lines;
+        mine.records += theirs.records;
+        mine.accepted += theirs.accepted;
+        mine.rejected += theirs.rejected;
+        mine.skipped += theirs.skipped;
+        mine.events += theirs.events;
+        mine.warnings += theirs.warnings;
+        true
+    }
+
+    /// Lines and decoded bytes read so far: where a later part of the file starts.
+    pub fn position(&self) -> (u64, u64) {
+        (self.framer.lines, self.decoder.produced)
     }
 
     /// What was read so far.

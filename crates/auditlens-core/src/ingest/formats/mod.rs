@@ -464,6 +464,29 @@ impl Formats {
         }
     }
 
+    /// True when every record so far was a native audit event (or nothing was read), with no
+    /// wrapper state that a later part of the file would depend on.
+    pub fn only_native(&self) -> bool {
+        let native = Shape::Native.index();
+        self.events
+            .iter()
+            .enumerate()
+            .all(|(i, &n)| i == native || n == 0)
+            && self.inner == 0
+            && self.recognized == 0
+            && self.csv.is_none()
+            && !self.csv_rows
+            && self.list.is_none()
+    }
+
+    /// Adds the counts of a later part of the same file, read separately (both only native).
+    pub fn absorb(&mut self, later: &Formats) {
+        for (mine, theirs) in self.events.iter_mut().zip(later.events) {
+            *mine += theirs;
+        }
+        self.notes |= later.notes;
+    }
+
     /// The context kept, for the summary.
     pub fn context(&self) -> BTreeMap<String, Vec<String>> {
         self.context

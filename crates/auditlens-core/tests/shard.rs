@@ -1,0 +1,119 @@
+//! A file read in parts on separate shards and appended gives exactly what one pass gives:
+//! the same events (down to interned ids), rule hits, diagnostics, counts and findings.
+
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use auditlens_core::{Analysis, Limits};
+
+fn read(relative: &str) -> Vec<u8> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read(root.join(relative)).unwrap()
+}
+
+fn fingerprint(analysis: &Analysis) -> String {
+    let mut out = serde_json::to_string_pretty(&analysis.report()).unwrap();
+    for event in analysis.requests() {
+        out.push_str(&format!(
+            "\n{event:?} {:?}",
+            analysis.rule_hits(event.audit_id)
+        ));
+    }
+    out
+}
+
+fn one_pass(name: &str, bytes: &[u8]) -> Analysis {
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file(name);
+    analysis.push(file, bytes);
+    analysis.finish();
+    analysis
+}
+
+/// Reads `bytes` as parts cut at `cuts` (byte positions just after a newline), each on a
+/// shard, appended in order.
+fn sharded(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file(name);
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(bytes.len());
+    for part in bounds.windows(2) {
+        let mut shard = analysis.shard(file, part[0] as u64);
+        for chunk in bytes[part[0]..part[1]].chunks(4096) {
+            shard.push(chunk);
+        }
+        if part[1] == bytes.len() {
+            shard.finish();
+        }
+        assert!(
+            analysis.append_shard(shard).is_ok(),
+            "part {part:?} refused"
+        );
+    }
+    analysis.finish();
+    analysis
+}
+
+fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i + 1)
+        .filter(|&i| i < bytes.len())
+        .collect()
+}
+
+#[test]
+fn every_cut_of_a_real_log_gives_the_one_pass_result() {
+    let bytes = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let expected = fingerprint(&one_pass("demo.log", &bytes));
+    let starts = line_starts(&bytes);
+    // Every 7th line boundary, so stages of one request fall on both sides of some cut.
+    for &cut in starts.iter().step_by(7) {
+        assert_eq!(
+            fingerprint(&sharded("demo.log", &bytes, &[cut])),
+            expected,
+            "cut at {cut}"
+        );
+    }
+    let thirds = [starts[starts.len() / 3], starts[2 * starts.len() / 3]];
+    assert_eq!(fingerprint(&sharded("demo.log", &bytes, &thirds)), expected);
+}
+
+#[test]
+fn rule_hits_diagnostics_and_findings_survive_the_cut() {
+    let mut bytes = read("../shared/corpus/falco/events.ndjson");
+    bytes.extend_from_slice(&read("tests/fixtures/ingest/bad-lines.jsonl"));
+    bytes.push(b'\n');
+    let single = one_pass("mixed.log", &bytes);
+    assert!(!single.findings().is_empty());
+    assert!(!single.diagnostics().is_empty());
+    let expected = fingerprint(&single);
+    for &cut in line_starts(&bytes).iter() {
+        assert_eq!(
+            fingerprint(&sharded("mixed.log", &bytes, &[cut])),
+            expected,
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_part_that_is_not_plain_native_lines_is_refused_unchanged() {
+    let lines = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let wrapped = read("../shared/corpus/aks-sysdig/eventhub-records.ndjson");
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("mixed.log");
+    let mut first = analysis.shard(file, 0);
+    first.push(&lines);
+    assert!(analysis.append_shard(first).is_ok());
+    let before = fingerprint(&analysis);
+    let mut second = analysis.shard(file, lines.len() as u64);
+    second.push(&wrapped);
+    second.finish();
+    assert!(analysis.append_shard(second).is_err());
+    assert_eq!(fingerprint(&analysis), before);
+}
