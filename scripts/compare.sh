@@ -35,9 +35,11 @@ bytes=$(stat -c %s "$log")
 
 # Runs a command with its output discarded; prints "seconds peak_kb".
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  echo "$out"
+  local times
+  times=$(mktemp)
+  /usr/bin/time -o "$times" -f '%e %M' "$@" >/dev/null 2>/dev/null
+  tail -n 1 "$times"
+  rm -f "$times"
 }
 
 duck_query="SELECT user.username, count(*) FROM read_json('$log', format='newline_delimited', columns={'user': 'STRUCT(username VARCHAR)'}) GROUP BY 1"
