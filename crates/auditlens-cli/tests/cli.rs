@@ -314,12 +314,17 @@ fn a_large_file_read_on_two_threads_gives_the_one_thread_result() {
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("big.log");
     let log_arg = log.to_str().unwrap();
-    let made = auditlens(&["simulate", "--preset", "bench", "--size", "34MB", "-o", log_arg]);
+    let made = auditlens(&[
+        "simulate", "--preset", "bench", "--size", "34MB", "-o", log_arg,
+    ]);
     assert_eq!(made.status.code(), Some(0));
     let one = auditlens(&["analyze", "--format", "json", "--threads", "1", log_arg]);
     let two = auditlens(&["analyze", "--format", "json", "--threads", "2", log_arg]);
     assert_eq!(one.status.code(), Some(0));
-    assert!(stdout(&one) == stdout(&two), "two threads give another report");
+    assert!(
+        stdout(&one) == stdout(&two),
+        "two threads give another report"
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&two)).unwrap();
     assert!(report["summary"]["requests"].as_u64().unwrap() > 30_000);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -174,7 +174,12 @@ pub struct Rejection {
 
 /// Parses one record: an event, or an `EventList`.
 pub fn parse_record(bytes: &[u8]) -> Result<Parsed<'_>, Rejection> {
-    match serde_json::from_slice::<WireEvent<'_>>(bytes) {
+    // Checking UTF-8 once for the whole record (SIMD) lets serde skip it string by string.
+    let parsed = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<WireEvent<'_>>(text),
+        Err(_) => serde_json::from_slice::<WireEvent<'_>>(bytes),
+    };
+    match parsed {
         Ok(event) => {
             if let Some(items) = event.items {
                 if event.kind.as_deref().is_none_or(|k| k == "EventList") {
