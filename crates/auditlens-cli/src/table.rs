@@ -7,18 +7,8 @@ use auditlens_core::{Diagnostic, Finding, Report, Summary};
 /// Width of the terminal the table is laid out for.
 pub const WIDTH: usize = 80;
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `1234567` as `1,234,567`, as the explanations write numbers.
+pub use auditlens_core::scoring::explain::thousands;
 
 /// A byte count in B, KB, MB or GB (powers of 1000).
 pub fn bytes(n: u64) -> String {

@@ -16,6 +16,8 @@
 
 use memchr::memchr;
 
+use super::wire::outside_strings;
+
 /// Keys of a top-level object whose array elements are records.
 const LIST_KEYS: &[&[u8]] = &[b"items", b"records", b"events", b"logEvents"];
 
@@ -577,24 +579,9 @@ impl HeadScan {
 
 /// Nesting depth at the end of `bytes`, ignoring brackets inside strings.
 fn depth_after(bytes: &[u8]) -> i64 {
-    let (mut depth, mut in_string, mut escaped) = (0i64, false, false);
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth
+    outside_strings(bytes).fold(0, |depth, (_, b)| match b {
+        b'{' | b'[' => depth + 1,
+        b'}' | b']' => depth - 1,
+        _ => depth,
+    })
 }

@@ -232,6 +232,28 @@ fn classify_error(bytes: &[u8], error: &serde_json::Error) -> Rejection {
     }
 }
 
+/// The bytes of `bytes` outside JSON strings, with their positions (the quotes left out).
+pub(crate) fn outside_strings(bytes: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            return None;
+        }
+        if b == b'"' {
+            in_string = true;
+            return None;
+        }
+        Some((i, b))
+    })
+}
+
 /// True when the record ends with the producer's truncation marker.
 pub fn is_truncated(bytes: &[u8]) -> bool {
     bytes.trim_ascii_end().ends_with(TRUNCATION_MARKER)
@@ -242,21 +264,10 @@ pub fn is_truncated(bytes: &[u8]) -> bool {
 pub fn salvage_truncated(bytes: &[u8]) -> Option<Vec<u8>> {
     let body = bytes.trim_ascii_end();
     let body = body.strip_suffix(TRUNCATION_MARKER).unwrap_or(body);
-    let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+    let mut depth = 0u32;
     let mut last_cut = None;
-    for (i, &b) in body.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    for (i, b) in outside_strings(body) {
         match b {
-            b'"' => in_string = true,
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth = depth.saturating_sub(1),
             b',' if depth == 1 => last_cut = Some(i),
