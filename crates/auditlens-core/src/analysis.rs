@@ -51,6 +51,8 @@ pub struct EventStore {
     file_diagnostics: Vec<u64>,
     file_last_time: Vec<Micros>,
     current_file: usize,
+    /// Reused while interning a list, so that normalizing an event allocates nothing.
+    list_buffer: Vec<Sym>,
 }
 
 /// Reads audit log files into requests. See the module docs.
@@ -397,8 +399,12 @@ impl EventStore {
     }
 
     fn intern_strings<'s>(&mut self, items: impl Iterator<Item = &'s str>) -> ListId {
-        let syms: Vec<Sym> = items.map(|s| self.interner.intern(s)).collect();
-        self.interner.intern_list(&syms)
+        let mut syms = std::mem::take(&mut self.list_buffer);
+        syms.clear();
+        syms.extend(items.map(|s| self.interner.intern(s)));
+        let id = self.interner.intern_list(&syms);
+        self.list_buffer = syms;
+        id
     }
 
     fn user(&mut self, user: Option<&WireUser<'_>>) -> (Sym, Sym, ListId, ListId) {
