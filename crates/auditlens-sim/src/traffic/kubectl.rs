@@ -223,22 +223,17 @@ pub(crate) fn run_command(
             )
             .0
         }
-        (Command::GetNodes, _, _) => {
+        (Command::GetNodes | Command::GetNamespaces, _, _) => {
+            let resource = if command == Command::GetNodes {
+                &NODES
+            } else {
+                &NAMESPACES
+            };
             send(
                 w,
                 role,
                 w.call(rng, actor, "list", at)
-                    .cluster(&NODES)
-                    .query("limit=500"),
-            )
-            .0
-        }
-        (Command::GetNamespaces, _, _) => {
-            send(
-                w,
-                role,
-                w.call(rng, actor, "list", at)
-                    .cluster(&NAMESPACES)
+                    .cluster(resource)
                     .query("limit=500"),
             )
             .0
