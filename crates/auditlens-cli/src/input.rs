@@ -94,21 +94,28 @@ fn load_one(
         Box::new(File::open(path)?)
     };
     let file = analysis.add_file(name);
-    loop {
-        let read = match reader.read(buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                analysis.finish_file(file);
-                return Err(e);
-            }
-        };
-        analysis.push(file, &buffer[..read]);
-        progress.advance(read as u64);
-    }
+    let result = read_chunks(&mut reader, buffer, &mut |chunk| {
+        analysis.push(file, chunk);
+        progress.advance(chunk.len() as u64);
+    });
     analysis.finish_file(file);
-    Ok(())
+    result
+}
+
+/// Hands everything `reader` gives to `push`, `buffer.len()` bytes at a time at most.
+pub fn read_chunks(
+    reader: &mut dyn Read,
+    buffer: &mut [u8],
+    push: &mut dyn FnMut(&[u8]),
+) -> std::io::Result<()> {
+    loop {
+        match reader.read(buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => push(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A one-line progress report on stderr, redrawn at most a few times a second.

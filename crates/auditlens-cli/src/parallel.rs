@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use auditlens_core::{Analysis, FileId};
 
-use crate::input::{Progress, CHUNK};
+use crate::input::{read_chunks, Progress, CHUNK};
 
 /// Parts smaller than this are not worth a thread.
 const MIN_PART: u64 = 16 * 1024 * 1024;
@@ -120,13 +120,5 @@ fn read_range(
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
     let mut reader = file.take(end - start);
-    let mut buffer = vec![0u8; CHUNK];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok(()),
-            Ok(n) => push(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    read_chunks(&mut reader, &mut vec![0u8; CHUNK], push)
 }
