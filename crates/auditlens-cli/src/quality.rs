@@ -271,10 +271,10 @@ fn print_scenario(analysis: &Analysis, labels: &[auditlens_sim::Label], scenario
         .map(|f| (f.audit_id.as_str(), f))
         .collect();
     let interner = analysis.interner();
-    let requests: HashMap<&str, &auditlens_core::Event> = analysis
+    let requests: HashMap<std::borrow::Cow<'_, str>, &auditlens_core::Event> = analysis
         .requests()
         .iter()
-        .map(|e| (interner.resolve(e.audit_id), e))
+        .map(|e| (interner.audit_id_text(e.audit_id), e))
         .collect();
     eprintln!("== {scenario}, seed {seed}");
     if scenario == "unlabelled" {

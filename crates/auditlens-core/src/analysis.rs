@@ -6,13 +6,17 @@
 //! complete stage. After `finish`, requests are in time order, ready for scoring.
 
 use std::collections::BTreeSet;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use crate::baseline::sketch::IdMap;
 use crate::baseline::{Baseline, Model};
 use crate::detection::{RuleHit, RuleHits};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
-use crate::intern::{Interner, ListId, Sym};
+use crate::intern::{AuditId, Interner, ListId, Sym};
 use crate::model::{parse_user_agent, Decision, Event, Level, Source, Stage};
 use crate::report::{FileSummary, Finding, IdentityProfile, Incident, Report, Summary};
 use crate::rules::{RuleConfig, RuleEngine};
@@ -39,7 +43,8 @@ struct InputFile {
 pub struct EventStore {
     pub interner: Interner,
     requests: Vec<Event>,
-    by_audit_id: IdMap<Sym, u32>,
+    /// Requests by auditID: indices into `requests`, hashed by their auditID.
+    by_audit_id: HashTable<u32>,
     user_agents: IdMap<Sym, (Sym, Sym)>,
     diagnostics: Vec<Diagnostic>,
     /// Detection rule hits per request, by auditID, over all its stages.
@@ -245,7 +250,7 @@ impl Analysis {
     }
 
     /// The detection rules a request matched (by its auditID).
-    pub fn rule_hits(&self, audit_id: Sym) -> &[RuleHit] {
+    pub fn rule_hits(&self, audit_id: AuditId) -> &[RuleHit] {
         self.store
             .rule_hits
             .get(&audit_id)
@@ -380,18 +385,33 @@ impl Analysis {
 }
 
 impl EventStore {
+    /// Puts the requests in time order (ties in file order) and frees the auditID index,
+    /// which only merging stages needs.
     fn sort_by_time(&mut self) {
-        self.requests.sort_by(|a, b| {
-            (a.received, a.source.file, a.source.offset).cmp(&(
-                b.received,
-                b.source.file,
-                b.source.offset,
-            ))
-        });
-        self.by_audit_id.clear();
-        for (index, event) in self.requests.iter().enumerate() {
-            self.by_audit_id.insert(event.audit_id, index as u32);
+        // Sorting small keys and then moving each request once is faster than sorting the
+        // requests, and needs no second copy of them.
+        let mut keys: Vec<(Micros, u32, u64, u32)> = self
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.received, e.source.file, e.source.offset, i as u32))
+            .collect();
+        keys.sort_unstable();
+        let mut from: Vec<u32> = keys.into_iter().map(|k| k.3).collect();
+        // Position `i` takes the request at `from[i]`: follow each cycle of the permutation.
+        for start in 0..from.len() {
+            let mut at = start;
+            loop {
+                let source = from[at] as usize;
+                from[at] = at as u32;
+                if source == start || source == at {
+                    break;
+                }
+                self.requests.swap(at, source);
+                at = source;
+            }
         }
+        self.by_audit_id = HashTable::new();
     }
 
     fn intern_opt(&mut self, text: Option<&str>) -> Sym {
@@ -457,11 +477,6 @@ impl EventStore {
         .into_iter()
         .find_map(|t| t.as_deref().and_then(parse_rfc3339))
         .unwrap_or(last_time);
-        let stage_time = wire
-            .stage_timestamp
-            .as_deref()
-            .and_then(parse_rfc3339)
-            .unwrap_or(received);
         if let Some(slot) = self.file_last_time.get_mut(source.file as usize) {
             *slot = received;
         }
@@ -483,12 +498,14 @@ impl EventStore {
         };
         let stage = Stage::parse(wire.stage.as_deref().unwrap_or(""));
         Event {
-            audit_id: self.intern_opt(wire.audit_id.as_deref()),
+            audit_id: wire
+                .audit_id
+                .as_deref()
+                .map_or(AuditId::EMPTY, |id| self.interner.intern_audit_id(id)),
             stage,
             stages_seen: stage.bit(),
             level: Level::parse(wire.level.as_deref().unwrap_or("")),
             received,
-            stage_time,
             user,
             uid,
             groups,
@@ -525,9 +542,21 @@ impl EventStore {
 
     /// Adds an event, merging it into the request with the same auditID.
     pub(crate) fn add(&mut self, event: Event) {
-        let Some(&index) = self.by_audit_id.get(&event.audit_id) else {
-            self.by_audit_id
-                .insert(event.audit_id, self.requests.len() as u32);
+        let hash = FxBuildHasher.hash_one(event.audit_id);
+        let requests = &self.requests;
+        let same = |&index: &u32| {
+            requests
+                .get(index as usize)
+                .is_some_and(|kept| kept.audit_id == event.audit_id)
+        };
+        let Some(&index) = self.by_audit_id.find(hash, same) else {
+            let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+            let rehash = |&index: &u32| {
+                requests
+                    .get(index as usize)
+                    .map_or(0, |kept| FxBuildHasher.hash_one(kept.audit_id))
+            };
+            self.by_audit_id.insert_unique(hash, index, rehash);
             self.requests.push(event);
             return;
         };
@@ -578,7 +607,7 @@ impl EventStore {
     }
 
     /// Adds rule hits of a request, but for rules that already hit it.
-    pub(crate) fn add_rule_hits(&mut self, audit_id: Sym, hits: Vec<RuleHit>) {
+    pub(crate) fn add_rule_hits(&mut self, audit_id: AuditId, hits: Vec<RuleHit>) {
         let kept = self.rule_hits.entry(audit_id).or_default();
         for hit in hits {
             if !kept.iter().any(|k| k.rule == hit.rule) {
@@ -589,7 +618,7 @@ impl EventStore {
 
     /// Takes the store apart, for appending it to another.
     pub(crate) fn into_parts(self) -> StoreParts {
-        let mut hits: Vec<(Sym, Vec<RuleHit>)> = self.rule_hits.into_iter().collect();
+        let mut hits: Vec<(AuditId, Vec<RuleHit>)> = self.rule_hits.into_iter().collect();
         hits.sort_by_key(|(audit_id, _)| *audit_id);
         StoreParts {
             counted: self.file_diagnostics.last().copied().unwrap_or(0),
@@ -600,11 +629,48 @@ impl EventStore {
     }
 }
 
+impl EventStore {
+    /// True before any event, rule hit or diagnostic was kept.
+    pub(crate) fn holds_nothing(&self) -> bool {
+        self.requests.is_empty()
+            && self.rule_hits.is_empty()
+            && self.diagnostics.is_empty()
+            && self.interner.is_empty()
+            && self.interner.lists().count() <= 1
+    }
+
+    /// Takes `other`'s requests, strings and hits as they are, into a store that holds nothing.
+    pub(crate) fn take_over(
+        &mut self,
+        other: EventStore,
+        file: u32,
+        line_base: u64,
+        byte_base: u64,
+    ) {
+        self.interner = other.interner;
+        self.user_agents = other.user_agents;
+        self.by_audit_id = other.by_audit_id;
+        self.rule_hits = other.rule_hits;
+        self.requests = other.requests;
+        for event in &mut self.requests {
+            event.source.line += line_base;
+            event.source.offset += byte_base;
+        }
+        for mut diagnostic in other.diagnostics {
+            diagnostic.line += line_base;
+            diagnostic.offset += byte_base;
+            self.keep_diagnostic(diagnostic);
+        }
+        let counted = other.file_diagnostics.last().copied().unwrap_or(0);
+        self.count_diagnostics(file, counted);
+    }
+}
+
 /// What a store holds, taken apart.
 pub(crate) struct StoreParts {
     pub requests: Vec<Event>,
     /// Rule hits by auditID, in id order.
-    pub hits: Vec<(Sym, Vec<RuleHit>)>,
+    pub hits: Vec<(AuditId, Vec<RuleHit>)>,
     /// The diagnostics kept.
     pub diagnostics: Vec<Diagnostic>,
     /// The diagnostics counted against the store's last file.

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
-use crate::intern::Sym;
+use crate::intern::AuditId;
 use crate::report::Severity;
 
 /// Rule hits per request, keyed by the request's auditID.
-pub type RuleHits = HashMap<Sym, Vec<RuleHit>, FxBuildHasher>;
+pub type RuleHits = HashMap<AuditId, Vec<RuleHit>, FxBuildHasher>;
 
 /// One detection rule matched one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

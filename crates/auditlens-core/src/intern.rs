@@ -8,6 +8,12 @@
 //! Each string is stored once, in one growing text arena; the hash table holds only ids. The
 //! hash is FxHash: fast on the short keys that dominate, and deterministic (no random seed, so
 //! native and wasm runs agree).
+//!
+//! The auditID is the exception: unique per request, so interning it would only add a copy and a
+//! hash-table entry per request. An [`AuditId`] holds a UUID (as API servers write them) in its
+//! 16 bytes and interns only the rare id that is not one.
+
+use std::borrow::Cow;
 
 use std::hash::BuildHasher;
 
@@ -47,6 +53,65 @@ impl ListId {
     }
 }
 
+/// A request's auditID in 16 bytes.
+///
+/// A lowercase canonical UUID (`8-4-4-4-12` hex digits) is kept as its 128-bit value; any other
+/// text is interned and kept as its [`Sym`]. The two cannot collide: a UUID is only taken as a
+/// value when its version digit is not 0, and an interned id's value has that digit 0. Either
+/// way [`Interner::audit_id_text`] gives the text back exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AuditId([u64; 2]);
+
+impl AuditId {
+    /// The empty auditID (absent).
+    pub const EMPTY: AuditId = AuditId([0, 0]);
+
+    /// The id of `text` when it is a UUID held by value.
+    fn from_uuid(text: &str) -> Option<AuditId> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 36 || bytes.get(14) == Some(&b'0') {
+            return None;
+        }
+        let mut value: u128 = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let digit = match (i, b) {
+                (8 | 13 | 18 | 23, b'-') => continue,
+                (8 | 13 | 18 | 23, _) => return None,
+                (_, b'0'..=b'9') => b - b'0',
+                (_, b'a'..=b'f') => b - b'a' + 10,
+                _ => return None,
+            };
+            value = value << 4 | u128::from(digit);
+        }
+        Some(AuditId::from_u128(value))
+    }
+
+    fn from_u128(value: u128) -> AuditId {
+        AuditId([(value >> 64) as u64, value as u64])
+    }
+
+    fn value(self) -> u128 {
+        u128::from(self.0[0]) << 64 | u128::from(self.0[1])
+    }
+
+    /// The interned text's id, when the auditID is not held as a UUID value.
+    pub fn sym(self) -> Option<Sym> {
+        // The version digit: bits 76..80 of the value.
+        let interned = (self.value() >> 76) & 0xf == 0;
+        interned.then(|| Sym(self.0[1] as u32))
+    }
+
+    /// The id of an auditID whose text was interned as `sym`.
+    pub(crate) fn from_sym(sym: Sym) -> AuditId {
+        AuditId([0, u64::from(sym.0)])
+    }
+
+    /// True for the empty auditID.
+    pub fn is_empty(self) -> bool {
+        self == AuditId::EMPTY
+    }
+}
+
 /// Owns the text behind every [`Sym`] and the members of every [`ListId`].
 #[derive(Debug)]
 pub struct Interner {
@@ -54,12 +119,13 @@ pub struct Interner {
     table: HashTable<Sym>,
     /// All strings, one after the other.
     text: String,
-    /// Where each string sits in `text`: start and end.
-    spans: Vec<(usize, usize)>,
+    /// Where each string ends in `text`; it starts where the one before ends.
+    ends: Vec<usize>,
     list_table: HashTable<ListId>,
     /// All list members, one list after the other.
     members: Vec<Sym>,
-    list_spans: Vec<(usize, usize)>,
+    /// Where each list ends in `members`.
+    list_ends: Vec<usize>,
 }
 
 impl Default for Interner {
@@ -67,10 +133,10 @@ impl Default for Interner {
         let mut interner = Interner {
             table: HashTable::new(),
             text: String::new(),
-            spans: Vec::new(),
+            ends: Vec::new(),
             list_table: HashTable::new(),
             members: Vec::new(),
-            list_spans: Vec::new(),
+            list_ends: Vec::new(),
         };
         interner.intern("");
         interner.intern_list(&[]);
@@ -90,64 +156,88 @@ impl Interner {
     /// Returns the id of `text`, adding it on first sight.
     pub fn intern(&mut self, text: &str) -> Sym {
         let hash = hash_str(text);
-        let (arena, spans) = (&self.text, &self.spans);
+        let (arena, ends) = (&self.text, &self.ends);
         let found = self
             .table
-            .find(hash, |sym| span_text(arena, spans, *sym) == text);
+            .find(hash, |sym| span_text(arena, ends, *sym) == text);
         if let Some(&sym) = found {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.spans.len()).unwrap_or(u32::MAX));
-        let start = self.text.len();
+        let sym = Sym(u32::try_from(self.ends.len()).unwrap_or(u32::MAX));
         self.text.push_str(text);
-        self.spans.push((start, self.text.len()));
-        let (arena, spans) = (&self.text, &self.spans);
+        self.ends.push(self.text.len());
+        let (arena, ends) = (&self.text, &self.ends);
         self.table
-            .insert_unique(hash, sym, |s| hash_str(span_text(arena, spans, *s)));
+            .insert_unique(hash, sym, |s| hash_str(span_text(arena, ends, *s)));
         sym
     }
 
     /// Returns the id of `text` if it was interned before.
     pub fn get(&self, text: &str) -> Option<Sym> {
-        let (arena, spans) = (&self.text, &self.spans);
+        let (arena, ends) = (&self.text, &self.ends);
         self.table
-            .find(hash_str(text), |sym| span_text(arena, spans, *sym) == text)
+            .find(hash_str(text), |sym| span_text(arena, ends, *sym) == text)
             .copied()
     }
 
     /// The text of `sym`.
     pub fn resolve(&self, sym: Sym) -> &str {
-        span_text(&self.text, &self.spans, sym)
+        span_text(&self.text, &self.ends, sym)
+    }
+
+    /// The id of an auditID's text; see [`AuditId`].
+    pub fn intern_audit_id(&mut self, text: &str) -> AuditId {
+        AuditId::from_uuid(text).unwrap_or_else(|| AuditId::from_sym(self.intern(text)))
+    }
+
+    /// The id of an auditID's text if a request carried it.
+    pub fn get_audit_id(&self, text: &str) -> Option<AuditId> {
+        AuditId::from_uuid(text).or_else(|| self.get(text).map(AuditId::from_sym))
+    }
+
+    /// The text of an auditID.
+    pub fn audit_id_text(&self, id: AuditId) -> Cow<'_, str> {
+        if let Some(sym) = id.sym() {
+            return Cow::Borrowed(self.resolve(sym));
+        }
+        let hex = format!("{:032x}", id.value());
+        let mut text = String::with_capacity(36);
+        for (i, c) in hex.chars().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                text.push('-');
+            }
+            text.push(c);
+        }
+        Cow::Owned(text)
     }
 
     /// Returns the id of a list of interned strings, adding it on first sight.
     pub fn intern_list(&mut self, items: &[Sym]) -> ListId {
         let hash = hash_list(items);
-        let (members, spans) = (&self.members, &self.list_spans);
+        let (members, ends) = (&self.members, &self.list_ends);
         let found = self
             .list_table
-            .find(hash, |id| list_members(members, spans, *id) == items);
+            .find(hash, |id| list_members(members, ends, *id) == items);
         if let Some(&id) = found {
             return id;
         }
-        let id = ListId(u32::try_from(self.list_spans.len()).unwrap_or(u32::MAX));
-        let start = self.members.len();
+        let id = ListId(u32::try_from(self.list_ends.len()).unwrap_or(u32::MAX));
         self.members.extend_from_slice(items);
-        self.list_spans.push((start, self.members.len()));
-        let (members, spans) = (&self.members, &self.list_spans);
+        self.list_ends.push(self.members.len());
+        let (members, ends) = (&self.members, &self.list_ends);
         self.list_table
-            .insert_unique(hash, id, |l| hash_list(list_members(members, spans, *l)));
+            .insert_unique(hash, id, |l| hash_list(list_members(members, ends, *l)));
         id
     }
 
     /// The members of a list.
     pub fn list(&self, id: ListId) -> &[Sym] {
-        list_members(&self.members, &self.list_spans, id)
+        list_members(&self.members, &self.list_ends, id)
     }
 
     /// Every string with its id, in id order.
     pub fn strings(&self) -> impl Iterator<Item = (Sym, &str)> {
-        (0..self.spans.len()).map(|i| {
+        (0..self.ends.len()).map(|i| {
             let sym = Sym(i as u32);
             (sym, self.resolve(sym))
         })
@@ -155,7 +245,7 @@ impl Interner {
 
     /// Every list with its id, in id order.
     pub fn lists(&self) -> impl Iterator<Item = (ListId, &[Sym])> {
-        (0..self.list_spans.len()).map(|i| {
+        (0..self.list_ends.len()).map(|i| {
             let id = ListId(i as u32);
             (id, self.list(id))
         })
@@ -163,26 +253,36 @@ impl Interner {
 
     /// How many distinct strings are held.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.ends.len()
     }
 
     /// True when only the empty string is held.
     pub fn is_empty(&self) -> bool {
-        self.spans.len() <= 1
+        self.ends.len() <= 1
     }
 }
 
-fn span_text<'a>(text: &'a str, spans: &[(usize, usize)], sym: Sym) -> &'a str {
-    spans
-        .get(sym.0 as usize)
-        .and_then(|&(start, end)| text.get(start..end))
+/// Where item `index` sits, given where each item ends.
+fn span(ends: &[usize], index: u32) -> Option<std::ops::Range<usize>> {
+    let index = index as usize;
+    let end = *ends.get(index)?;
+    let start = index
+        .checked_sub(1)
+        .and_then(|i| ends.get(i))
+        .copied()
+        .unwrap_or(0);
+    Some(start..end)
+}
+
+fn span_text<'a>(text: &'a str, ends: &[usize], sym: Sym) -> &'a str {
+    span(ends, sym.0)
+        .and_then(|range| text.get(range))
         .unwrap_or("")
 }
 
-fn list_members<'a>(members: &'a [Sym], spans: &[(usize, usize)], id: ListId) -> &'a [Sym] {
-    spans
-        .get(id.0 as usize)
-        .and_then(|&(start, end)| members.get(start..end))
+fn list_members<'a>(members: &'a [Sym], ends: &[usize], id: ListId) -> &'a [Sym] {
+    span(ends, id.0)
+        .and_then(|range| members.get(range))
         .unwrap_or(&[])
 }
 
@@ -211,5 +311,30 @@ mod tests {
         assert_eq!(l1, l2);
         assert_eq!(i.list(l1), &g);
         assert_eq!(i.intern_list(&[]), ListId::EMPTY);
+    }
+
+    #[test]
+    fn audit_ids_give_back_their_text() {
+        let mut i = Interner::default();
+        let texts = [
+            "8f5a3c1e-2b7d-4e09-9a61-0c3b5d7e9f21",
+            // Uppercase, no version digit, wrong dashes, too short: interned.
+            "8F5A3C1E-2B7D-4E09-9A61-0C3B5D7E9F21",
+            "00000000-0000-0000-0000-000000000000",
+            "8f5a3c1e2b7d-4e09-9a61-0c3b5d7e9f21-",
+            "a1",
+            "",
+        ];
+        let ids: Vec<AuditId> = texts.iter().map(|t| i.intern_audit_id(t)).collect();
+        for (text, id) in texts.iter().zip(&ids) {
+            assert_eq!(i.audit_id_text(*id), *text);
+            assert_eq!(i.get_audit_id(text), Some(*id));
+        }
+        assert_eq!(ids[0].sym(), None, "a UUID is held by value");
+        assert!(ids[1..].iter().all(|id| id.sym().is_some()));
+        assert_eq!(ids[5], AuditId::EMPTY);
+        // Only the interned ones take up strings.
+        assert_eq!(i.len(), 5);
+        assert_eq!(i.get_audit_id("b2"), None);
     }
 }

@@ -36,7 +36,7 @@ pub use detection::RuleHit;
 pub use diagnostics::{Diagnostic, DiagnosticKind, DiagnosticSeverity};
 pub use identity::IdentityClass;
 pub use ingest::Limits;
-pub use intern::{Interner, ListId, Sym};
+pub use intern::{AuditId, Interner, ListId, Sym};
 pub use model::{Decision, Event, Level, Source, Stage};
 pub use report::{
     FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::intern::{Interner, ListId, Sym};
+use crate::intern::{AuditId, Interner, ListId, Sym};
 use crate::time::Micros;
 
 /// The stage at which an event was logged. Ordered from least to most complete.
@@ -121,15 +121,13 @@ pub struct Source {
 /// `Sym::EMPTY` means the field was absent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
-    pub audit_id: Sym,
+    pub audit_id: AuditId,
     pub stage: Stage,
     /// Every stage seen for this request (after merging), as [`Stage::bit`]s.
     pub stages_seen: u8,
     pub level: Level,
     /// When the API server received the request.
     pub received: Micros,
-    /// When this stage was logged.
-    pub stage_time: Micros,
     /// The authenticated user (the actor).
     pub user: Sym,
     pub uid: Sym,

@@ -12,7 +12,7 @@
 //! caller runs each shard where it likes.
 
 use crate::analysis::{Analysis, EventStore, FileId};
-use crate::intern::{ListId, Sym};
+use crate::intern::{AuditId, ListId, Sym};
 use crate::model::Event;
 
 /// Part of one file, read apart from the analysis it will join.
@@ -76,6 +76,11 @@ impl EventStore {
     /// Takes in what `other` read of file `file`, whose lines and bytes start after
     /// `line_base` lines and `byte_base` bytes of it.
     pub(crate) fn absorb(&mut self, other: EventStore, file: u32, line_base: u64, byte_base: u64) {
+        if self.holds_nothing() {
+            // The first part: its ids can stay as they are.
+            self.take_over(other, file, line_base, byte_base);
+            return;
+        }
         let symbols: Vec<Sym> = other
             .interner
             .strings()
@@ -101,15 +106,26 @@ impl EventStore {
                 .copied()
                 .unwrap_or(ListId::EMPTY)
         };
-        let parts = other.into_parts();
-        for (audit_id, hits) in parts.hits {
-            self.add_rule_hits(sym(audit_id), hits);
+        // Only auditIDs that are not UUIDs are interned.
+        let audit_id = |id: AuditId| match id.sym() {
+            Some(s) => AuditId::from_sym(sym(s)),
+            None => id,
+        };
+        let mut parts = other.into_parts();
+        for (id, hits) in parts.hits {
+            self.add_rule_hits(audit_id(id), hits);
         }
-        for event in parts.requests {
-            let mut event = remap(event, &sym, &list);
-            event.source.line += line_base;
-            event.source.offset += byte_base;
-            self.add(event);
+        // Taken in blocks, each freed once taken, so that the requests are not held twice.
+        let block = parts.requests.len().div_ceil(8).max(4096);
+        while !parts.requests.is_empty() {
+            let taken = block.min(parts.requests.len());
+            for event in parts.requests.drain(..taken) {
+                let mut event = remap(event, &sym, &list, &audit_id);
+                event.source.line += line_base;
+                event.source.offset += byte_base;
+                self.add(event);
+            }
+            parts.requests.shrink_to_fit();
         }
         for mut diagnostic in parts.diagnostics {
             diagnostic.line += line_base;
@@ -121,9 +137,14 @@ impl EventStore {
 }
 
 /// The event with every interned id replaced by its id in another interner.
-fn remap(event: Event, sym: &dyn Fn(Sym) -> Sym, list: &dyn Fn(ListId) -> ListId) -> Event {
+fn remap(
+    event: Event,
+    sym: &dyn Fn(Sym) -> Sym,
+    list: &dyn Fn(ListId) -> ListId,
+    audit_id: &dyn Fn(AuditId) -> AuditId,
+) -> Event {
     Event {
-        audit_id: sym(event.audit_id),
+        audit_id: audit_id(event.audit_id),
         user: sym(event.user),
         uid: sym(event.uid),
         groups: list(event.groups),

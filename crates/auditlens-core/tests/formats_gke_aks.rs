@@ -31,7 +31,7 @@ fn gke_view(analysis: &Analysis, e: &Event) -> String {
     format!(
         "{} {:?} recv={} user={} {} {}/{} {}/{} ns={} name={} ip={} ua={} {} {} code={} {:?} \
          reason={}",
-        i.resolve(e.audit_id),
+        i.audit_id_text(e.audit_id),
         e.stage,
         e.received,
         i.resolve(e.user),

@@ -221,7 +221,7 @@ fn arrays_and_event_lists_give_the_same_events() {
                     let i = a.interner();
                     format!(
                         "{} {} {} {}",
-                        i.resolve(e.audit_id),
+                        i.audit_id_text(e.audit_id),
                         i.resolve(e.verb),
                         i.resolve(e.user),
                         e.received

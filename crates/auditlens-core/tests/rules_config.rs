@@ -36,7 +36,10 @@ fn hits_chunked(bytes: &[u8], config: RuleConfig, chunk: usize) -> BTreeSet<(Str
     let mut out = BTreeSet::new();
     for request in analysis.requests() {
         for hit in analysis.rule_hits(request.audit_id) {
-            let id = analysis.interner().resolve(request.audit_id).to_string();
+            let id = analysis
+                .interner()
+                .audit_id_text(request.audit_id)
+                .into_owned();
             out.insert((id, hit.rule.to_string()));
         }
     }

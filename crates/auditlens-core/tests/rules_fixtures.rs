@@ -54,7 +54,7 @@ fn analyse(path: &Path, config: RuleConfig) -> Vec<(String, BTreeSet<&'static st
         .requests()
         .iter()
         .map(|r| {
-            let id = analysis.interner().resolve(r.audit_id).to_string();
+            let id = analysis.interner().audit_id_text(r.audit_id).into_owned();
             let hits = analysis
                 .rule_hits(r.audit_id)
                 .iter()

@@ -117,3 +117,45 @@ fn a_part_that_is_not_plain_native_lines_is_refused_unchanged() {
     assert!(analysis.append_shard(second).is_err());
     assert_eq!(fingerprint(&analysis), before);
 }
+
+#[test]
+fn a_file_sharded_after_another_gives_the_one_pass_result() {
+    // The second file's first part joins requests, strings and hits already held; auditIDs
+    // that are not UUIDs (interned) and ones that are (held by value) both cross the cut.
+    let first = read("../shared/corpus/falco/events.ndjson");
+    let mut second = read("tests/fixtures/ingest/bad-lines.jsonl");
+    second.push(b'\n');
+    second.extend_from_slice(&read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson"));
+    let both = |cuts: &[usize]| {
+        let mut analysis = Analysis::new(Limits::default());
+        let a = analysis.add_file("a.log");
+        let b = analysis.add_file("b.log");
+        analysis.push(a, &first);
+        analysis.finish_file(a);
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(second.len());
+        for part in bounds.windows(2) {
+            let mut shard = analysis.shard(b, part[0] as u64);
+            shard.push(&second[part[0]..part[1]]);
+            if part[1] == second.len() {
+                shard.finish();
+            }
+            assert!(analysis.append_shard(shard).is_ok());
+        }
+        analysis.finish();
+        fingerprint(&analysis)
+    };
+    let mut single = Analysis::new(Limits::default());
+    let a = single.add_file("a.log");
+    let b = single.add_file("b.log");
+    single.push(a, &first);
+    single.push(b, &second);
+    single.finish();
+    let expected = fingerprint(&single);
+    assert_eq!(both(&[]), expected);
+    let starts = line_starts(&second);
+    for &cut in starts.iter().step_by(11) {
+        assert_eq!(both(&[cut]), expected, "cut at {cut}");
+    }
+}

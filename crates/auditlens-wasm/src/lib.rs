@@ -213,8 +213,8 @@ impl Session {
         let hits = self
             .analysis
             .interner()
-            .get(audit_id)
-            .map_or(&[][..], |sym| self.analysis.rule_hits(sym));
+            .get_audit_id(audit_id)
+            .map_or(&[][..], |id| self.analysis.rule_hits(id));
         to_json(&hits)
     }
 

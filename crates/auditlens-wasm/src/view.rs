@@ -81,7 +81,7 @@ impl RequestRow {
         .map(auditlens_core::Stage::as_str)
         .collect();
         RequestRow {
-            audit_id: text(event.audit_id),
+            audit_id: interner.audit_id_text(event.audit_id).into_owned(),
             timestamp: format_rfc3339(event.received),
             stage: event.stage.as_str(),
             stages,
@@ -115,8 +115,8 @@ impl RequestRow {
 
 /// The index of the request with this auditID, if any.
 pub fn find_request(analysis: &Analysis, audit_id: &str) -> Option<usize> {
-    let sym = analysis.interner().get(audit_id)?;
-    analysis.requests().iter().position(|e| e.audit_id == sym)
+    let id = analysis.interner().get_audit_id(audit_id)?;
+    analysis.requests().iter().position(|e| e.audit_id == id)
 }
 
 /// Up to `before` requests of the same identity just before the request at `index`, the

@@ -104,7 +104,7 @@ pub(crate) fn build(
         };
         drafts.push(Draft {
             finding: Finding {
-                audit_id: interner.resolve(event.audit_id).to_string(),
+                audit_id: interner.audit_id_text(event.audit_id).into_owned(),
                 timestamp: format_rfc3339(event.received),
                 identity,
                 verb: interner.resolve(event.verb).to_string(),

@@ -120,15 +120,14 @@ pub fn describe(analysis: &Analysis, e: &Event) -> String {
     let i = analysis.interner();
     let list = |id| i.list(id).iter().map(|&s| i.resolve(s)).collect::<Vec<_>>();
     format!(
-        "{} {:?} seen={} {:?} recv={} at={} user={} uid={} groups={:?} extra={:?} as={} \
+        "{} {:?} seen={} {:?} recv={} user={} uid={} groups={:?} extra={:?} as={} \
          as_groups={:?} {} {}/{} {}/{} ns={} name={} uri={} nonres={} ips={:?} ua={} {} {} \
          code={} {:?} reason={} truncated={}",
-        i.resolve(e.audit_id),
+        i.audit_id_text(e.audit_id),
         e.stage,
         e.stages_seen,
         e.level,
         e.received,
-        e.stage_time,
         i.resolve(e.user),
         i.resolve(e.uid),
         list(e.groups),
