@@ -210,6 +210,13 @@ pub fn parse_user_agent(user_agent: &str) -> (&str, &str) {
 mod tests {
     use super::*;
 
+    /// Memory per request is mostly this struct (see docs/performance.md); a field added to it
+    /// costs every request of every log.
+    #[test]
+    fn a_request_stays_compact() {
+        assert_eq!(std::mem::size_of::<Event>(), 136);
+    }
+
     #[test]
     fn user_agents_split_into_client_and_version() {
         assert_eq!(
