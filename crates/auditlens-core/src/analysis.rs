@@ -154,6 +154,15 @@ impl Analysis {
         &mut self.store
     }
 
+    /// The reader of a file.
+    pub(crate) fn reader(&self, file: FileId) -> Option<&FileReader> {
+        self.files.get(file.0 as usize).map(|f| &f.reader)
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     pub(crate) fn into_store(self) -> EventStore {
         self.store
     }
@@ -621,6 +630,7 @@ impl EventStore {
         let mut hits: Vec<(AuditId, Vec<RuleHit>)> = self.rule_hits.into_iter().collect();
         hits.sort_by_key(|(audit_id, _)| *audit_id);
         StoreParts {
+            interner: self.interner,
             counted: self.file_diagnostics.last().copied().unwrap_or(0),
             requests: self.requests,
             hits,
@@ -630,6 +640,11 @@ impl EventStore {
 }
 
 impl EventStore {
+    /// Makes room for `more` requests, exactly.
+    pub(crate) fn requests_reserve_exact(&mut self, more: usize) {
+        self.requests.reserve_exact(more);
+    }
+
     /// True before any event, rule hit or diagnostic was kept.
     pub(crate) fn holds_nothing(&self) -> bool {
         self.requests.is_empty()
@@ -668,6 +683,7 @@ impl EventStore {
 
 /// What a store holds, taken apart.
 pub(crate) struct StoreParts {
+    pub interner: Interner,
     pub requests: Vec<Event>,
     /// Rule hits by auditID, in id order.
     pub hits: Vec<(AuditId, Vec<RuleHit>)>,

@@ -4,10 +4,10 @@
 //! line and byte offset, and reading goes on with the next record. Diagnostics are data that
 //! the CLI prints and the page lists; they are not errors.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of problem a diagnostic reports. The serialized names are stable codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiagnosticKind {
     /// The record is not valid JSON.
@@ -48,7 +48,7 @@ impl DiagnosticKind {
 }
 
 /// One problem found in the input.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The file's path or name as given to the analysis.
     pub file: String,
@@ -64,7 +64,7 @@ pub struct Diagnostic {
 }
 
 /// Whether the record behind a diagnostic was dropped or kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DiagnosticSeverity {
     Error,

@@ -19,9 +19,12 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
+use serde::{Deserialize, Serialize};
 
 /// An interned string. `Sym::EMPTY` is the empty string and stands for "absent".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Sym(u32);
 
 impl Sym {
@@ -40,7 +43,9 @@ impl Sym {
 }
 
 /// An interned list of strings (groups, source IPs), stored once.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct ListId(u32);
 
 impl ListId {
@@ -59,7 +64,9 @@ impl ListId {
 /// text is interned and kept as its [`Sym`]. The two cannot collide: a UUID is only taken as a
 /// value when its version digit is not 0, and an interned id's value has that digit 0. Either
 /// way [`Interner::audit_id_text`] gives the text back exactly.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct AuditId([u64; 2]);
 
 impl AuditId {
@@ -110,6 +117,15 @@ impl AuditId {
     pub fn is_empty(self) -> bool {
         self == AuditId::EMPTY
     }
+}
+
+/// An [`Interner`]'s contents, taken apart.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RawInterner {
+    text: String,
+    ends: Vec<u64>,
+    members: Vec<Sym>,
+    list_ends: Vec<u64>,
 }
 
 /// Owns the text behind every [`Sym`] and the members of every [`ListId`].
@@ -249,6 +265,43 @@ impl Interner {
             let id = ListId(i as u32);
             (id, self.list(id))
         })
+    }
+
+    /// The contents, for moving them to another place (a Web Worker, say).
+    pub(crate) fn into_raw(self) -> RawInterner {
+        RawInterner {
+            text: self.text,
+            ends: self.ends.iter().map(|&e| e as u64).collect(),
+            members: self.members,
+            list_ends: self.list_ends.iter().map(|&e| e as u64).collect(),
+        }
+    }
+
+    /// The interner [`Interner::into_raw`] gave, with the same ids; `None` if `raw` does not
+    /// hold distinct strings and lists of known strings in order.
+    pub(crate) fn from_raw(raw: &RawInterner) -> Option<Interner> {
+        let mut interner = Interner::default();
+        let mut start = 0usize;
+        for (index, &end) in raw.ends.iter().enumerate() {
+            let end = usize::try_from(end).ok()?;
+            let text = raw.text.get(start..end)?;
+            if interner.intern(text).index() as usize != index {
+                return None;
+            }
+            start = end;
+        }
+        let mut start = 0usize;
+        for (index, &end) in raw.list_ends.iter().enumerate() {
+            let end = usize::try_from(end).ok()?;
+            let members = raw.members.get(start..end)?;
+            if members.iter().any(|m| m.index() as usize >= interner.len())
+                || interner.intern_list(members).index() as usize != index
+            {
+                return None;
+            }
+            start = end;
+        }
+        Some(interner)
     }
 
     /// How many distinct strings are held.

@@ -41,4 +41,4 @@ pub use model::{Decision, Event, Level, Source, Stage};
 pub use report::{
     FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,
 };
-pub use shard::Shard;
+pub use shard::{PartError, Shard};

@@ -6,13 +6,13 @@
 //! event while it streams past (see [`crate::ingest::WireEvent`]), and a viewer re-reads the raw
 //! line through [`Source`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::intern::{AuditId, Interner, ListId, Sym};
 use crate::time::Micros;
 
 /// The stage at which an event was logged. Ordered from least to most complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Stage {
     RequestReceived,
     ResponseStarted,
@@ -62,7 +62,7 @@ impl Stage {
 }
 
 /// The audit level the event was logged at (how much of the request it carries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Level {
     None,
     Metadata,
@@ -85,7 +85,7 @@ impl Level {
 }
 
 /// The authorizer's decision, from the `authorization.k8s.io/decision` annotation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Decision {
     Allow,
     Forbid,
@@ -105,7 +105,7 @@ impl Decision {
 }
 
 /// Where an event came from: enough to point a person at it and to re-read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {
     /// Index of the file in the analysis, in the order files were added.
     pub file: u32,
@@ -119,7 +119,7 @@ pub struct Source {
 
 /// One audit event, normalized. Strings are [`Sym`]s into the analysis' [`Interner`];
 /// `Sym::EMPTY` means the field was absent.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub audit_id: AuditId,
     pub stage: Stage,

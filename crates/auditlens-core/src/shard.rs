@@ -10,10 +10,23 @@
 //! file (an open array, a CSV header). [`Analysis::append_shard`] refuses a shard that is not
 //! such, and the caller reads that file in one pass instead. The core starts no threads: the
 //! caller runs each shard where it likes.
+//!
+//! Where parts are read in separate memories (Web Workers), [`Shard::into_bytes`] gives a
+//! finished part as bytes and [`Analysis::append_shard_bytes`] appends them, with the same
+//! result as appending the shard itself.
 
-use crate::analysis::{Analysis, EventStore, FileId};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, EventStore, FileId, StoreParts};
+use crate::detection::RuleHit;
+use crate::diagnostics::Diagnostic;
+use crate::ingest::{FileReader, PartReading};
 use crate::intern::{AuditId, ListId, Sym};
+use crate::intern::{Interner, RawInterner};
 use crate::model::Event;
+use crate::rules::RuleMeta;
 
 /// Part of one file, read apart from the analysis it will join.
 #[derive(Debug)]
@@ -35,7 +48,110 @@ impl Shard {
     }
 }
 
+/// Version of the byte form of a part; bytes of another version are refused.
+const PART_FORMAT: u32 = 1;
+
+/// A finished part in the byte form of [`Shard::into_bytes`].
+#[derive(Serialize, Deserialize)]
+struct PartBytes {
+    format: u32,
+    reading: PartReading,
+    strings: RawInterner,
+    requests: Vec<crate::model::Event>,
+    /// Rule hits by auditID: each hit's rule id and message.
+    hits: Vec<(AuditId, Vec<(String, String)>)>,
+    diagnostics: Vec<Diagnostic>,
+    counted: u64,
+}
+
+/// Why [`Analysis::append_shard_bytes`] refused a part.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PartError {
+    /// Not plain JSON lines of audit events after all, or the file here cannot continue with
+    /// it (finished, or stopped mid-line); nothing was changed. Read the part here instead.
+    #[error("the part cannot continue this file; read it in order instead")]
+    Refused,
+    /// Not the bytes of a part from this version of the engine.
+    #[error("not a part in this engine's byte form")]
+    Corrupt,
+}
+
+impl Shard {
+    /// The finished part as bytes for [`Analysis::append_shard_bytes`] in another memory (a
+    /// Web Worker's). `None` when the part is not plain native JSON lines, which only a read in
+    /// order can take in: the caller then reads the part there.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        let Shard { analysis, file } = self;
+        let reading = analysis.reader(file)?.part_reading()?;
+        let parts = analysis.into_store().into_parts();
+        let hits = parts
+            .hits
+            .into_iter()
+            .map(|(id, hits)| {
+                let hits = hits
+                    .into_iter()
+                    .map(|h| (h.rule.to_string(), h.message))
+                    .collect();
+                (id, hits)
+            })
+            .collect();
+        let part = PartBytes {
+            format: PART_FORMAT,
+            reading,
+            strings: parts.interner.into_raw(),
+            requests: parts.requests,
+            hits,
+            diagnostics: parts.diagnostics,
+            counted: parts.counted,
+        };
+        postcard::to_allocvec(&part).ok()
+    }
+}
+
 impl Analysis {
+    /// Appends a part given as bytes by [`Shard::into_bytes`]: the same as
+    /// [`Analysis::append_shard`] with the shard itself. Changes nothing when it fails.
+    pub fn append_shard_bytes(&mut self, file: FileId, bytes: &[u8]) -> Result<(), PartError> {
+        let part: PartBytes = postcard::from_bytes(bytes).map_err(|_| PartError::Corrupt)?;
+        if part.format != PART_FORMAT {
+            return Err(PartError::Corrupt);
+        }
+        let interner = Interner::from_raw(&part.strings).ok_or(PartError::Corrupt)?;
+        let catalog: BTreeMap<&str, &'static RuleMeta> = crate::rules::catalog()
+            .into_iter()
+            .map(|meta| (meta.id, meta))
+            .collect();
+        let mut hits = Vec::with_capacity(part.hits.len());
+        for (id, found) in part.hits {
+            let mut kept = Vec::with_capacity(found.len());
+            for (rule, message) in found {
+                let meta = catalog.get(rule.as_str()).ok_or(PartError::Corrupt)?;
+                kept.push(RuleHit {
+                    rule: meta.id,
+                    severity: meta.severity,
+                    techniques: meta.techniques,
+                    message,
+                });
+            }
+            hits.push((id, kept));
+        }
+        let name = self.file_name(file.0).to_string();
+        let reader = FileReader::from_part_reading(&name, file.0, self.limits(), &part.reading);
+        let (line_base, byte_base) = self
+            .append_reader(file, Box::new(reader))
+            .map_err(|_| PartError::Refused)?;
+        let parts = StoreParts {
+            interner,
+            requests: part.requests,
+            hits,
+            diagnostics: part.diagnostics,
+            counted: part.counted,
+        };
+        self.store_mut()
+            .absorb_parts(parts, file.0, line_base, byte_base);
+        Ok(())
+    }
+
     /// A shard for reading the part of `file` (already added here) that starts at byte
     /// `starts_at`, on another thread. A part that does not start the file must start at a line
     /// boundary; its layout is taken to be JSON lines.
@@ -81,8 +197,19 @@ impl EventStore {
             self.take_over(other, file, line_base, byte_base);
             return;
         }
+        self.absorb_parts(other.into_parts(), file, line_base, byte_base);
+    }
+
+    /// Takes in a store's parts (see [`EventStore::absorb`]): strings re-interned, ids remapped.
+    pub(crate) fn absorb_parts(
+        &mut self,
+        mut parts: StoreParts,
+        file: u32,
+        line_base: u64,
+        byte_base: u64,
+    ) {
+        let other = std::mem::take(&mut parts.interner);
         let symbols: Vec<Sym> = other
-            .interner
             .strings()
             .map(|(_, text)| self.interner.intern(text))
             .collect();
@@ -93,7 +220,6 @@ impl EventStore {
                 .unwrap_or(Sym::EMPTY)
         };
         let lists: Vec<ListId> = other
-            .interner
             .lists()
             .map(|(_, members)| {
                 let mapped: Vec<Sym> = members.iter().map(|&m| sym(m)).collect();
@@ -111,11 +237,13 @@ impl EventStore {
             Some(s) => AuditId::from_sym(sym(s)),
             None => id,
         };
-        let mut parts = other.into_parts();
-        for (id, hits) in parts.hits {
+        drop(other);
+        for (id, hits) in std::mem::take(&mut parts.hits) {
             self.add_rule_hits(audit_id(id), hits);
         }
-        // Taken in blocks, each freed once taken, so that the requests are not held twice.
+        // Room for all of them at once, rather than growing by doubling past what is needed;
+        // taken in blocks, each freed once taken, so that the requests are not held twice.
+        self.requests_reserve_exact(parts.requests.len());
         let block = parts.requests.len().div_ceil(8).max(4096);
         while !parts.requests.is_empty() {
             let taken = block.min(parts.requests.len());

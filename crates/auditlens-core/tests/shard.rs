@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use auditlens_core::{Analysis, Limits};
+use auditlens_core::{Analysis, Limits, PartError};
 
 fn read(relative: &str) -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -158,4 +158,105 @@ fn a_file_sharded_after_another_gives_the_one_pass_result() {
     for &cut in starts.iter().step_by(11) {
         assert_eq!(both(&[cut]), expected, "cut at {cut}");
     }
+}
+
+/// Reads the part before the first cut straight into the analysis and every later part on a
+/// shard that travels as bytes, as the page's Web Workers do.
+fn via_bytes(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file(name);
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(bytes.len());
+    analysis.push(file, &bytes[..bounds[1]]);
+    for part in bounds.windows(2).skip(1) {
+        // The part is read where only the file names are known.
+        let mut elsewhere = Analysis::new(Limits::default());
+        let there = elsewhere.add_file(name);
+        let mut shard = elsewhere.shard(there, part[0] as u64);
+        shard.push(&bytes[part[0]..part[1]]);
+        if part[1] == bytes.len() {
+            shard.finish();
+        }
+        let sent = shard.into_bytes().expect("a plain part");
+        assert_eq!(analysis.append_shard_bytes(file, &sent), Ok(()));
+    }
+    analysis.finish();
+    analysis
+}
+
+#[test]
+fn parts_sent_as_bytes_give_the_one_pass_result() {
+    let mut bytes = read("../shared/corpus/falco/events.ndjson");
+    bytes.extend_from_slice(&read("tests/fixtures/ingest/bad-lines.jsonl"));
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson"));
+    let expected = fingerprint(&one_pass("mixed.log", &bytes));
+    let starts = line_starts(&bytes);
+    for &cut in starts.iter().step_by(13) {
+        assert_eq!(
+            fingerprint(&via_bytes("mixed.log", &bytes, &[cut])),
+            expected,
+            "cut at {cut}"
+        );
+    }
+    let quarters: Vec<usize> = (1..4).map(|k| starts[k * starts.len() / 4]).collect();
+    assert_eq!(
+        fingerprint(&via_bytes("mixed.log", &bytes, &quarters)),
+        expected
+    );
+}
+
+#[test]
+fn damaged_or_unfitting_part_bytes_change_nothing() {
+    let lines = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let cut = line_starts(&lines)[100];
+    let part = || {
+        let mut elsewhere = Analysis::new(Limits::default());
+        let file = elsewhere.add_file("demo.log");
+        let mut shard = elsewhere.shard(file, cut as u64);
+        shard.push(&lines[cut..]);
+        shard.finish();
+        shard.into_bytes().unwrap()
+    };
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("demo.log");
+    analysis.push(file, &lines[..cut]);
+    let before = fingerprint(&analysis);
+    let sent = part();
+    for damaged in [
+        &sent[..sent.len() / 2],
+        &sent[1..],
+        &b"not a part"[..],
+        &[][..],
+    ] {
+        assert_eq!(
+            analysis.append_shard_bytes(file, damaged),
+            Err(PartError::Corrupt)
+        );
+    }
+    // Every single flipped byte is refused or read without a panic.
+    for i in (0..sent.len()).step_by(97) {
+        let mut flipped = sent.clone();
+        flipped[i] ^= 0x5a;
+        let mut copy = Analysis::new(Limits::default());
+        let f = copy.add_file("demo.log");
+        copy.push(f, &lines[..cut]);
+        let _ = copy.append_shard_bytes(f, &flipped);
+    }
+    assert_eq!(fingerprint(&analysis), before);
+    // A file that was finished cannot continue.
+    analysis.finish_file(file);
+    assert_eq!(
+        analysis.append_shard_bytes(file, &sent),
+        Err(PartError::Refused)
+    );
+    // A part of wrapped (not native) records does not travel.
+    let wrapped = read("../shared/corpus/aks-sysdig/eventhub-records.ndjson");
+    let mut elsewhere = Analysis::new(Limits::default());
+    let there = elsewhere.add_file("mixed.log");
+    let mut shard = elsewhere.shard(there, 1000);
+    shard.push(&wrapped);
+    shard.finish();
+    assert!(shard.into_bytes().is_none());
 }

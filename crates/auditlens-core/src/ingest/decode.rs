@@ -63,6 +63,16 @@ impl Decoder {
         self.encoding
     }
 
+    /// A decoder of a plain file that already produced `produced` bytes.
+    pub fn plain(limit: u64, produced: u64) -> Self {
+        Decoder {
+            state: State::Plain,
+            encoding: Some(Encoding::Plain),
+            produced,
+            limit,
+        }
+    }
+
     /// Decodes `bytes`, handing plain output to `out` piece by piece.
     pub fn push(&mut self, bytes: &[u8], out: &mut dyn FnMut(&[u8])) -> Result<(), DecodeStop> {
         if let State::Sniffing(head) = &mut self.state {

@@ -132,10 +132,20 @@ impl Framer {
 
     /// Continues the count with a later part of the same stream, read by `later`.
     pub fn absorb(&mut self, later: &Framer) {
-        self.lines += later.lines;
-        self.consumed += later.consumed;
+        self.advance(later.lines, later.consumed);
+    }
+
+    /// Continues the count past `lines` lines and `bytes` bytes read elsewhere.
+    pub fn advance(&mut self, lines: u64, bytes: u64) {
+        self.lines += lines;
+        self.consumed += bytes;
         self.start_line = self.lines + 1;
         self.start_offset = self.consumed;
+    }
+
+    /// Bytes consumed so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
     }
 
     /// Feeds the next bytes of the stream.

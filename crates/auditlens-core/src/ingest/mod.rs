@@ -70,7 +70,7 @@ pub trait Sink {
 /// For line-delimited files `lines = blank_lines + records`; for every file
 /// `records = accepted + rejected + skipped`, and the accepted records held `events` events
 /// (an `EventList` or a cloud batch holds many).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FileCounts {
     /// Bytes read from the file as given (compressed, for gzip).
     pub bytes: u64,
@@ -88,6 +88,18 @@ pub struct FileCounts {
     /// Warnings: events kept with what could be recovered (cut short, invalid UTF-8 replaced,
     /// a body left out for its size), and notes about records skipped.
     pub warnings: u64,
+}
+
+/// What a reader of one part of a plain JSON-lines file counted: enough to continue the
+/// file's reader past that part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct PartReading {
+    pub counts: FileCounts,
+    pub lines: u64,
+    pub consumed: u64,
+    pub produced: u64,
+    pub native_events: u64,
+    pub notes: u32,
 }
 
 /// Reads one file: decode, frame, parse.
@@ -195,6 +207,42 @@ impl FileReader {
         mine.events += theirs.events;
         mine.warnings += theirs.warnings;
         true
+    }
+
+    /// What this reader of a part of a file counted, for appending the part elsewhere; `None`
+    /// unless [`FileReader::is_plain_native_lines`].
+    pub(crate) fn part_reading(&self) -> Option<PartReading> {
+        if !self.is_plain_native_lines() {
+            return None;
+        }
+        let (native_events, notes) = self.records.formats.native();
+        Some(PartReading {
+            counts: self.records.counts.clone(),
+            lines: self.framer.lines,
+            consumed: self.framer.consumed(),
+            produced: self.decoder.produced,
+            native_events,
+            notes,
+        })
+    }
+
+    /// A reader that stands for a part of a plain JSON-lines file read elsewhere, as if it had
+    /// read that part itself.
+    pub(crate) fn from_part_reading(
+        name: &str,
+        file: u32,
+        limits: Limits,
+        part: &PartReading,
+    ) -> Self {
+        let mut reader = FileReader::continuing_lines(name, file, limits);
+        reader.decoder = Decoder::plain(limits.max_decoded_bytes, part.produced);
+        reader.framer.advance(part.lines, part.consumed);
+        reader.records.counts = part.counts.clone();
+        reader
+            .records
+            .formats
+            .add_native(part.native_events, part.notes);
+        reader
     }
 
     /// Lines and decoded bytes read so far: where a later part of the file starts.

@@ -479,6 +479,20 @@ impl Formats {
             && self.list.is_none()
     }
 
+    /// Native events counted so far, and the one-time notes given.
+    pub fn native(&self) -> (u64, u32) {
+        let events = self.events.get(Shape::Native.index()).copied().unwrap_or(0);
+        (events, self.notes)
+    }
+
+    /// Adds native events and notes counted elsewhere (a later part of the same file).
+    pub fn add_native(&mut self, events: u64, notes: u32) {
+        if let Some(n) = self.events.get_mut(Shape::Native.index()) {
+            *n += events;
+        }
+        self.notes |= notes;
+    }
+
     /// Adds the counts of a later part of the same file, read separately (both only native).
     pub fn absorb(&mut self, later: &Formats) {
         for (mine, theirs) in self.events.iter_mut().zip(later.events) {
