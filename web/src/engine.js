@@ -1,6 +1,44 @@
 // The page's side of the worker: starts it (from assets/worker.js in the folder build, or from
 // the source inlined in the single-file build), hands it the wasm, and turns its messages into
 // promises. Cancelling an analysis ends the worker and starts a fresh one.
+//
+// Where the machine has cores to spare, a large plain file is cut into parts at line starts:
+// the engine's worker reads the first, helper workers (the same script) read the others, and
+// each part's bytes are handed to the engine's worker, which appends them in file order. The
+// helpers end with the analysis, and their memory with them.
+
+/** Files smaller than this are read by one worker. */
+const MIN_PARALLEL_BYTES = 64 * 1024 * 1024;
+/** How much past a planned cut is read at a time while looking for the next line start, and
+ *  how far at most (a longer line is not cut: the part before it grows). */
+const CUT_SEARCH_STEP = 64 * 1024;
+const CUT_SEARCH_LIMIT = 16 * 1024 * 1024;
+
+/** The offset of the first line start after `at`, or -1 within the search limit. */
+async function lineStartAfter(file, at) {
+  for (let from = at; from < Math.min(file.size, at + CUT_SEARCH_LIMIT); from += CUT_SEARCH_STEP) {
+    const window = new Uint8Array(await file.slice(from, from + CUT_SEARCH_STEP).arrayBuffer());
+    const newline = window.indexOf(0x0a);
+    if (newline >= 0) return from + newline + 1;
+  }
+  return -1;
+}
+
+/** Where to cut `file` into at most `count` parts, each starting a line: part starts, 0 first. */
+export async function planParts(file, count, minBytes = MIN_PARALLEL_BYTES) {
+  if (count < 2 || file.size < minBytes) return [0];
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  if (head[0] === 0x1f && head[1] === 0x8b) return [0];
+  const starts = [0];
+  for (let k = 1; k < count; k++) {
+    const at = Math.floor((file.size * k) / count);
+    if (at <= starts[starts.length - 1]) continue;
+    const start = await lineStartAfter(file, at);
+    if (start < 0 || start >= file.size) continue;
+    starts.push(start);
+  }
+  return starts;
+}
 
 /** Where the worker and the wasm come from, in this build. */
 function sources() {
@@ -21,11 +59,16 @@ function sources() {
 }
 
 export class Engine {
-  constructor() {
-    this.sources = sources();
+  constructor(shared = sources()) {
+    this.sources = shared;
     this.nextId = 1;
     this.pending = new Map();
     this.onProgress = () => {};
+    this.helpers = [];
+    this.helperBytes = 0;
+    // Workers besides this one that may read parts of a file; `minBytes` is the smallest file
+    // worth cutting. Both may be changed before an analysis (the tests do).
+    this.parallelism = { helpers: Math.min(3, Math.max(0, (navigator.hardwareConcurrency || 1) - 1)), minBytes: MIN_PARALLEL_BYTES };
     this.start();
   }
 
@@ -42,7 +85,13 @@ export class Engine {
 
   receive(message) {
     if (message.event === "progress") {
-      this.onProgress(message);
+      if (message.done > 0 || message.phase !== "reading") this.started?.();
+      this.lastProgress = message;
+      this.showProgress();
+      return;
+    }
+    if (message.event === "part-progress") {
+      this.onPartProgress?.(message.done);
       return;
     }
     const waiter = this.pending.get(message.id);
@@ -50,6 +99,14 @@ export class Engine {
     this.pending.delete(message.id);
     if (message.ok) waiter.resolve(message.value);
     else waiter.reject(new Error(message.error));
+  }
+
+  /** The last progress of this engine's worker, with the bytes helpers read counted as read. */
+  showProgress() {
+    const message = this.lastProgress;
+    if (!message) return;
+    const done = Math.min(message.total ?? Infinity, message.done + this.helperBytes);
+    this.onProgress({ ...message, done });
   }
 
   failAll(reason) {
@@ -67,7 +124,68 @@ export class Engine {
 
   async analyze(files, options = {}) {
     await this.ready;
-    return this.call("analyze", { files, ...options });
+    this.helperBytes = 0;
+    this.lastProgress = null;
+    const { helpers, minBytes } = this.parallelism;
+    const parts = [];
+    for (const file of files) parts.push(await planParts(file, helpers + 1, minBytes));
+    // Where each file was cut, for the tests and the curious.
+    this.lastParts = parts;
+    const jobs = [];
+    parts.forEach((starts, index) => {
+      const file = files[index];
+      starts.slice(1).forEach((start, k) => {
+        const end = starts[k + 2] ?? file.size;
+        jobs.push({ index, part: k + 1, file, start, end, last: end === file.size });
+      });
+    });
+    if (!jobs.length) return this.call("analyze", { files, ...options });
+    // Helpers start once this worker has read its first bytes, so that their start-up does
+    // not delay the first progress.
+    const started = new Promise((resolve) => {
+      this.started = resolve;
+    });
+    const analysis = this.call("analyze", { files, parts, ...options });
+    await Promise.race([started, analysis.catch(() => {})]);
+    this.started = null;
+    const reading = this.readParts(files, jobs, options.rules ?? "", Math.min(helpers, jobs.length));
+    try {
+      const [result] = await Promise.all([analysis, reading]);
+      return result;
+    } finally {
+      this.closeHelpers();
+    }
+  }
+
+  /** Reads `jobs` (parts of files) on `count` helper workers, handing each part's bytes to this
+   *  engine's worker as it comes. */
+  async readParts(files, jobs, rules, count) {
+    const names = files.map((f) => f.name);
+    this.helpers = Array.from({ length: count }, () => new Engine(this.sources));
+    const queue = [...jobs];
+    await Promise.all(
+      this.helpers.map(async (helper) => {
+        await helper.ready;
+        let counted = 0;
+        helper.onPartProgress = (done) => {
+          this.helperBytes += done - counted;
+          counted = done;
+          if (this.lastProgress?.phase === "reading") this.showProgress();
+        };
+        for (let job = queue.shift(); job; job = queue.shift()) {
+          counted = 0;
+          const { index, part, file, start, end, last } = job;
+          // A part a helper could not read is read by the engine's worker instead.
+          const bytes = await helper.call("part", { file, names, index, start, end, last, rules }).catch(() => null);
+          await this.call("partBytes", { file: index, part, bytes }, bytes ? [bytes] : []);
+        }
+      }),
+    );
+  }
+
+  closeHelpers() {
+    for (const helper of this.helpers) helper.worker.terminate();
+    this.helpers = [];
   }
 
   /** All findings, fetched in batches (one message per batch, not per finding). */
@@ -81,6 +199,7 @@ export class Engine {
 
   /** Stops whatever the worker is doing and starts a fresh one. */
   cancel() {
+    this.closeHelpers();
     this.worker.terminate();
     this.failAll("cancelled");
     this.start();

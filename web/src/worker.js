@@ -5,11 +5,17 @@
 //   page ◀─{event: "progress"}─ worker   while files stream in
 //
 // Files arrive as File objects (no copy of their bytes); they are read with Blob.stream() chunk
-// by chunk and pushed into the session, so only one chunk at a time is in memory. The page's
+// by chunk and pushed into the session, so only one chunk at a time is in memory.
+//
+// A large plain file may come cut into parts (at line starts, planned by the page): this worker
+// reads the first part, helper workers (the same script, op "part") read the others into
+// Parts, and the page hands each part's bytes here ("partBytes"), where the session appends
+// them in file order. A part the session cannot append is read here, in order, with the rest
+// of its file. The page's
 // copy of each File stays valid, and the raw text of one event is re-read from it on demand
 // with the byte range the session gives (decompressing gzip files up to that range).
 
-import init, { GzipRange, Session } from "../pkg/auditlens_wasm.js";
+import init, { GzipRange, Part, Session } from "../pkg/auditlens_wasm.js";
 
 let wasm = null;
 let session = null;
@@ -42,6 +48,39 @@ function capabilities() {
 
 const parse = (text) => JSON.parse(text);
 
+/** A reply whose ArrayBuffers move to the page instead of being copied. */
+class Transfer {
+  constructor(value, list) {
+    this.value = value;
+    this.list = list;
+  }
+}
+
+/** Parts of files read by helpers, by "file:part", and who waits for them. */
+const arrived = new Map();
+const waiting = new Map();
+
+function takePart(file, part) {
+  const key = `${file}:${part}`;
+  if (arrived.has(key)) {
+    const bytes = arrived.get(key);
+    arrived.delete(key);
+    return Promise.resolve(bytes);
+  }
+  return new Promise((resolve) => waiting.set(key, resolve));
+}
+
+/** Streams `blob` into `push`, calling `progress(bytes)` after each chunk. */
+async function readBlob(blob, push, progress) {
+  const reader = blob.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    push(value);
+    progress(value.byteLength);
+  }
+}
+
 const ops = {
   async init({ wasm: source }) {
     wasm = await init({ module_or_path: source });
@@ -49,9 +88,11 @@ const ops = {
   },
 
   /** Reads every file into a new session; resolves with what the overview needs. */
-  async analyze({ files: list, baseline, rules }) {
+  async analyze({ files: list, baseline, rules, parts }) {
     session?.free();
     session = new Session();
+    arrived.clear();
+    waiting.clear();
     if (rules && session.loadRules) session.loadRules(rules);
     if (baseline && session.loadBaseline) session.loadBaseline(baseline);
     files = list;
@@ -67,18 +108,33 @@ const ops = {
       post({ event: "progress", phase, done, total, elapsed: now - started, memory: memoryBytes(), ...parse(session.progress()) });
     };
     report("reading", true);
+    const push = (i) => (chunk) => session.push(ids[i], chunk);
+    const progress = (bytes) => {
+      done += bytes;
+      report("reading", done === bytes);
+    };
+    // Parts helpers read that were appended, and parts read here in order after all.
+    const partsRead = { appended: 0, inOrder: 0 };
     for (let i = 0; i < list.length; i++) {
-      const reader = list[i].stream().getReader();
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        session.push(ids[i], value);
-        done += value.byteLength;
-        report("reading", done === value.byteLength);
+      const file = list[i];
+      const starts = parts?.[i] ?? [0];
+      const ends = [...starts.slice(1), file.size];
+      await readBlob(file.slice(0, ends[0]), push(i), progress);
+      for (let k = 1; k < starts.length; k++) {
+        const bytes = await takePart(i, k);
+        if (bytes && session.appendPart(ids[i], new Uint8Array(bytes))) {
+          partsRead.appended += 1;
+          continue;
+        }
+        // Not plain JSON lines of audit events after all: this part and the rest, in order.
+        partsRead.inOrder += starts.length - k;
+        await readBlob(file.slice(starts[k]), push(i), progress);
+        break;
       }
       session.finishFile(ids[i]);
     }
     report("analysing", true);
+    const readMs = performance.now() - started;
     session.finish();
     const result = {
       summary: parse(session.summary()),
@@ -88,9 +144,50 @@ const ops = {
       incidents: session.incidents ? parse(session.incidents()) : null,
       elapsed: performance.now() - started,
       memory: memoryBytes(),
+      partsRead,
+      // Of `elapsed`: reading (with parts appended); the rest is ordering and scoring.
+      readMs,
     };
     post({ event: "progress", phase: "done", done, total, elapsed: result.elapsed, memory: result.memory, ...parse(session.progress()) });
     return result;
+  },
+
+  /** The bytes of a part a helper read, for the analysis under way. */
+  partBytes({ file, part, bytes }) {
+    const key = `${file}:${part}`;
+    const resolve = waiting.get(key);
+    if (resolve) {
+      waiting.delete(key);
+      resolve(bytes);
+    } else {
+      arrived.set(key, bytes);
+    }
+    return null;
+  },
+
+  /** In a helper: reads one part of a file; its bytes for the session, or null. */
+  async part({ file, names, index, start, end, last, rules }) {
+    const part = new Part(names, index, start, rules ?? "");
+    let done = 0;
+    let lastReport = 0;
+    try {
+      await readBlob(
+        file.slice(start, end),
+        (chunk) => part.push(chunk),
+        (bytes) => {
+          done += bytes;
+          const now = performance.now();
+          if (now - lastReport < PROGRESS_EVERY_MS) return;
+          lastReport = now;
+          post({ event: "part-progress", done });
+        },
+      );
+      post({ event: "part-progress", done });
+      const bytes = part.finish(last);
+      return bytes ? new Transfer(bytes.buffer, [bytes.buffer]) : null;
+    } finally {
+      part.free();
+    }
   },
 
   findings: ({ start, count }) => parse(session.findings(start, count)),
@@ -182,7 +279,8 @@ self.onmessage = async (message) => {
     if (!handler) throw new Error(`unknown operation ${op}`);
     if (op !== "init" && !wasm) throw new Error("the engine is not loaded");
     const value = await handler(args ?? {});
-    post({ id, ok: true, value });
+    if (value instanceof Transfer) self.postMessage({ id, ok: true, value: value.value }, value.list);
+    else post({ id, ok: true, value });
   } catch (e) {
     post({ id, ok: false, error: e?.message ?? String(e) });
   }

@@ -1,6 +1,7 @@
 // A large log (hundreds of MB) analysed in the page without the tab crashing, with its time,
 // throughput and peak memory reported next to the native CLI's on the same file. Opt-in, for
-// CI time: AUDITLENS_LARGE=1 (size in MB with AUDITLENS_LARGE_MB, default 400).
+// CI time: AUDITLENS_LARGE=1 (size in MB with AUDITLENS_LARGE_MB, default 400; helper workers
+// with AUDITLENS_LARGE_HELPERS, default what the page picks for this machine's cores).
 //
 // The log comes from the simulator (`auditlens simulate --preset bench`) when the release CLI
 // is built, else from a generator here. Memory is the resident size of Chromium's processes
@@ -15,6 +16,7 @@ import { ROOT, launch, openPage, serve, tempDir } from "./harness.mjs";
 
 const ENABLED = process.env.AUDITLENS_LARGE === "1";
 const MB = Number(process.env.AUDITLENS_LARGE_MB ?? 400);
+const HELPERS = process.env.AUDITLENS_LARGE_HELPERS;
 const CLI = path.join(ROOT, "target/release/auditlens");
 
 let browser;
@@ -113,6 +115,11 @@ test(`a ${MB} MB log in the page: no crash, time and peak memory`, { skip: !ENAB
   const file = generate(MB);
   const size = fs.statSync(file).size;
   const { context, page, problems } = await openPage(browser, server.url);
+  if (HELPERS !== undefined) {
+    await page.evaluate((n) => {
+      window.auditlens.engine.parallelism.helpers = n;
+    }, Number(HELPERS));
+  }
   let peak = { total: 0, largest: 0 };
   let firstProgressMs = null;
   const sampler = setInterval(() => {
@@ -130,10 +137,11 @@ test(`a ${MB} MB log in the page: no crash, time and peak memory`, { skip: !ENAB
   const seconds = (Date.now() - started) / 1000;
   clearInterval(sampler);
   const state = await page.evaluate(() => document.body.dataset.state);
-  const result = await page.evaluate(() => ({ summary: window.auditlens.result?.summary, memory: window.auditlens.result?.memory, elapsed: window.auditlens.result?.elapsed, findings: window.auditlens.findings.length }));
+  const result = await page.evaluate(() => ({ summary: window.auditlens.result?.summary, memory: window.auditlens.result?.memory, elapsed: window.auditlens.result?.elapsed, findings: window.auditlens.findings.length, partsRead: window.auditlens.result?.partsRead, readMs: window.auditlens.result?.readMs, workers: 1 + window.auditlens.engine.parallelism.helpers }));
   console.log(`# file: ${mbs(size)} MB, ${result.summary?.requests ?? "?"} requests, ${result.findings} findings`);
   const workerRate = size / 1e6 / (result.elapsed / 1000);
-  console.log(`# page: ${seconds.toFixed(1)} s end to end (engine ${(result.elapsed / 1000).toFixed(1)} s), ${workerRate.toFixed(1)} MB/s in the worker; first progress after ${firstProgressMs} ms, first finding after ${(firstFindingMs / 1000).toFixed(1)} s`);
+  console.log(`# page: up to ${result.workers} workers, ${result.partsRead?.appended ?? 0} parts read by helpers and appended; reading ${(result.readMs / 1000).toFixed(1)} s, then ordering and scoring ${((result.elapsed - result.readMs) / 1000).toFixed(1)} s`);
+  console.log(`# page: ${seconds.toFixed(1)} s end to end (engine ${(result.elapsed / 1000).toFixed(1)} s), ${workerRate.toFixed(1)} MB/s in the page; first progress after ${firstProgressMs} ms, first finding after ${(firstFindingMs / 1000).toFixed(1)} s`);
   console.log(`# page memory: wasm ${mbs(result.memory)} MB (${(result.memory / size).toFixed(2)} of the input); Chromium RSS peak ${mbs(peak.total)} MB in all, ${mbs(peak.largest)} MB in the largest process`);
   assert.equal(state, "done");
   assert.deepEqual(problems, []);
@@ -142,7 +150,7 @@ test(`a ${MB} MB log in the page: no crash, time and peak memory`, { skip: !ENAB
     if (!native) continue;
     const rate = size / 1e6 / native.seconds;
     const label = threads ? "one thread" : "all cores";
-    console.log(`# native CLI, ${label}: ${native.seconds.toFixed(1)} s, ${rate.toFixed(1)} MB/s, peak RSS ${mbs(native.peak)} MB (${(native.peak / size).toFixed(2)} of the input); the worker runs at ${(workerRate / rate).toFixed(2)} of it`);
+    console.log(`# native CLI, ${label}: ${native.seconds.toFixed(1)} s, ${rate.toFixed(1)} MB/s, peak RSS ${mbs(native.peak)} MB (${(native.peak / size).toFixed(2)} of the input); the page runs at ${(workerRate / rate).toFixed(2)} of it`);
     assert.equal(result.summary.requests, native.summary.requests);
     assert.equal(result.summary.diagnostics, native.summary.diagnostics);
   }

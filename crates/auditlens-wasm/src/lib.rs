@@ -8,6 +8,10 @@
 //!                          neighbours / identity / profile / ruleHits / rules / baseline
 //! ```
 //!
+//! A large plain file can be read by several workers: each helper reads one part (just after
+//! a newline) into a [`Part`], whose bytes the session appends in file order (`appendPart`)
+//! with the same result as reading the file itself.
+//!
 //! A rules configuration (`loadRules`) and a baseline from earlier logs (`loadBaseline`) are
 //! handed over as text before the files, and parsed by the core.
 //!
@@ -26,7 +30,7 @@ pub mod view;
 pub use raw::GzipRange;
 
 use auditlens_core::rules::RuleConfig;
-use auditlens_core::{Analysis, Baseline, FileId, Limits};
+use auditlens_core::{Analysis, Baseline, FileId, Limits, PartError, Shard};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -68,6 +72,54 @@ pub struct Session {
 impl Default for Session {
     fn default() -> Self {
         Session::new()
+    }
+}
+
+/// One part of a large plain file, read in a helper worker for a [`Session`] elsewhere.
+#[wasm_bindgen]
+pub struct Part {
+    shard: Option<Shard>,
+}
+
+#[wasm_bindgen]
+impl Part {
+    /// The part of file `file` (an index into `names`, the session's files in order) that
+    /// starts at byte `start`, just after a newline; `rules` is the session's rules
+    /// configuration, or empty for the built-in one.
+    #[wasm_bindgen(constructor)]
+    pub fn new(names: Vec<String>, file: u32, start: f64, rules: &str) -> Result<Part, JsValue> {
+        let mut analysis = Analysis::new(Limits::default());
+        if !rules.is_empty() {
+            let config = RuleConfig::parse(rules)
+                .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))?;
+            analysis = analysis.with_rules(config);
+        }
+        let ids: Vec<FileId> = names.iter().map(|name| analysis.add_file(name)).collect();
+        let id = ids
+            .get(file as usize)
+            .copied()
+            .ok_or_else(|| into_error(format!("no file {file} among {} names", names.len())))?;
+        Ok(Part {
+            shard: Some(analysis.shard(id, start as u64)),
+        })
+    }
+
+    /// Reads the next chunk of the part.
+    pub fn push(&mut self, chunk: &[u8]) {
+        if let Some(shard) = &mut self.shard {
+            shard.push(chunk);
+        }
+    }
+
+    /// Ends the part (`last` when it ends the file) and gives it as bytes for
+    /// `Session.appendPart`, or `undefined` when the part is not plain JSON lines of audit
+    /// events (then the session reads it itself).
+    pub fn finish(&mut self, last: bool) -> Option<Vec<u8>> {
+        let mut shard = self.shard.take()?;
+        if last {
+            shard.finish();
+        }
+        shard.into_bytes()
     }
 }
 
@@ -129,6 +181,20 @@ impl Session {
         let id = self.file(file)?;
         self.analysis.push(id, chunk);
         Ok(())
+    }
+
+    /// Appends a part of a file read by a [`Part`] in another worker, after everything read
+    /// of that file here. True when it was taken in; false when the file cannot continue with
+    /// it (the part is not plain JSON lines of audit events), and the caller reads that part
+    /// and the rest of the file here instead.
+    #[wasm_bindgen(js_name = appendPart)]
+    pub fn append_part(&mut self, file: u32, bytes: &[u8]) -> Result<bool, JsValue> {
+        let id = self.file(file)?;
+        match self.analysis.append_shard_bytes(id, bytes) {
+            Ok(()) => Ok(true),
+            Err(PartError::Refused) => Ok(false),
+            Err(e @ PartError::Corrupt) => Err(into_error(e)),
+        }
     }
 
     /// Ends one file (its last line is read); the others may go on.

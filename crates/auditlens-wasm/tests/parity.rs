@@ -59,3 +59,19 @@ fn chunk_size_does_not_change_the_result() {
         }
     }
 }
+
+#[test]
+fn parts_read_by_other_workers_give_the_expected_documents() {
+    for fixture in common::fixtures() {
+        let expected = std::fs::read_to_string(expected_path(fixture.name)).unwrap();
+        for parts in [2, 5] {
+            let actual = common::run_in_parts(&fixture, parts);
+            assert!(
+                actual == expected,
+                "{} in {parts} parts: {}",
+                fixture.name,
+                common::first_difference(&expected, &actual)
+            );
+        }
+    }
+}

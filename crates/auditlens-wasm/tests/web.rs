@@ -39,6 +39,20 @@ fn wasm_session_matches_the_native_documents() {
 }
 
 #[wasm_bindgen_test]
+fn parts_read_by_other_workers_give_the_native_documents() {
+    for fixture in common::fixtures() {
+        let actual = common::run_in_parts(&fixture, 3);
+        let want = expected(fixture.name);
+        assert!(
+            actual == want,
+            "{} in 3 parts differs from the native result: {}",
+            fixture.name,
+            common::first_difference(want, &actual)
+        );
+    }
+}
+
+#[wasm_bindgen_test]
 fn a_request_points_at_its_raw_record() {
     let fixture = &common::fixtures()[0];
     let bytes = &fixture.files[0].1;

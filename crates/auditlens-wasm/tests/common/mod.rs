@@ -5,7 +5,7 @@
 //! writes them when `AUDITLENS_BLESS=1`, the browser test embeds them. A wasm build that reads,
 //! scores or orders anything differently from the native core fails the browser test.
 
-use auditlens_wasm::Session;
+use auditlens_wasm::{Part, Session};
 
 /// A fixture: a name for the expected file and the bytes of each of its input files.
 pub struct Fixture {
@@ -69,6 +69,52 @@ pub fn run(fixture: &Fixture, chunk: usize) -> String {
         }
         session.finish_file(id).expect("a file that was added");
     }
+    document(fixture, session, chunk)
+}
+
+/// Runs a fixture as the page does with several workers: each file cut into `parts` parts at
+/// line starts, the first read by the session, the others by [`Part`]s whose bytes the session
+/// appends (gzip files, which cannot be cut, are read whole). The same document as [`run`].
+pub fn run_in_parts(fixture: &Fixture, parts: usize) -> String {
+    let names: Vec<String> = fixture.files.iter().map(|(n, _)| n.to_string()).collect();
+    let mut session = Session::new();
+    for name in &names {
+        session.add_file(name);
+    }
+    for (index, (_, bytes)) in fixture.files.iter().enumerate() {
+        let id = index as u32;
+        let mut starts = vec![0];
+        if !bytes.starts_with(&[0x1f, 0x8b]) {
+            for k in 1..parts {
+                let at = bytes.len() * k / parts;
+                if let Some(newline) = bytes[at..].iter().position(|&b| b == b'\n') {
+                    let start = at + newline + 1;
+                    if start < bytes.len() && start > *starts.last().unwrap() {
+                        starts.push(start);
+                    }
+                }
+            }
+        }
+        let mut ends: Vec<usize> = starts[1..].to_vec();
+        ends.push(bytes.len());
+        session.push(id, &bytes[..ends[0]]).unwrap();
+        for (&start, &end) in starts.iter().zip(&ends).skip(1) {
+            let mut part = Part::new(names.clone(), id, start as f64, "").unwrap();
+            part.push(&bytes[start..end]);
+            let sent = part.finish(end == bytes.len()).expect("a plain part");
+            assert!(
+                session.append_part(id, &sent).unwrap(),
+                "part at {start} refused"
+            );
+        }
+        session.finish_file(id).unwrap();
+    }
+    document(fixture, session, 64 * 1024)
+}
+
+/// Every view the page asks for of a session that read `fixture`, as one pretty JSON document;
+/// `chunk` is how a second session reads the fixture again, with the first one's baseline.
+fn document(fixture: &Fixture, mut session: Session, chunk: usize) -> String {
     session.finish();
     let parse = |text: String| -> serde_json::Value {
         serde_json::from_str(&text).expect("the session gives JSON")
