@@ -43,8 +43,9 @@ struct InputFile {
 pub struct EventStore {
     pub interner: Interner,
     requests: Vec<Event>,
-    /// Requests by auditID: indices into `requests`, hashed by their auditID.
-    by_audit_id: HashTable<u32>,
+    /// Requests by auditID: (index into `requests`, [`audit_hash`] of its auditID). The hash
+    /// is kept so that growing the table reads no request.
+    by_audit_id: HashTable<(u32, u32)>,
     user_agents: IdMap<Sym, (Sym, Sym)>,
     diagnostics: Vec<Diagnostic>,
     /// Detection rule hits per request, by auditID, over all its stages.
@@ -407,16 +408,22 @@ impl EventStore {
             .collect();
         keys.sort_unstable();
         let mut from: Vec<u32> = keys.into_iter().map(|k| k.3).collect();
-        // Position `i` takes the request at `from[i]`: follow each cycle of the permutation.
+        // Position `i` takes the request at `from[i]`: follow each cycle of the permutation,
+        // moving each request once.
         for start in 0..from.len() {
+            if from[start] as usize == start {
+                continue;
+            }
+            let first = self.requests[start].clone();
             let mut at = start;
             loop {
                 let source = from[at] as usize;
                 from[at] = at as u32;
-                if source == start || source == at {
+                if source == start {
+                    self.requests[at] = first;
                     break;
                 }
-                self.requests.swap(at, source);
+                self.requests[at] = self.requests[source].clone();
                 at = source;
             }
         }
@@ -551,21 +558,18 @@ impl EventStore {
 
     /// Adds an event, merging it into the request with the same auditID.
     pub(crate) fn add(&mut self, event: Event) {
-        let hash = FxBuildHasher.hash_one(event.audit_id);
+        let short = audit_hash(event.audit_id);
         let requests = &self.requests;
-        let same = |&index: &u32| {
-            requests
-                .get(index as usize)
-                .is_some_and(|kept| kept.audit_id == event.audit_id)
-        };
-        let Some(&index) = self.by_audit_id.find(hash, same) else {
-            let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
-            let rehash = |&index: &u32| {
-                requests
+        let same = |&(index, hash): &(u32, u32)| {
+            hash == short
+                && requests
                     .get(index as usize)
-                    .map_or(0, |kept| FxBuildHasher.hash_one(kept.audit_id))
-            };
-            self.by_audit_id.insert_unique(hash, index, rehash);
+                    .is_some_and(|kept| kept.audit_id == event.audit_id)
+        };
+        let Some(&(index, _)) = self.by_audit_id.find(spread(short), same) else {
+            let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+            self.by_audit_id
+                .insert_unique(spread(short), (index, short), |&(_, h)| spread(h));
             self.requests.push(event);
             return;
         };
@@ -679,6 +683,17 @@ impl EventStore {
         let counted = other.file_diagnostics.last().copied().unwrap_or(0);
         self.count_diagnostics(file, counted);
     }
+}
+
+/// The 32-bit hash of an auditID that the request index keeps.
+fn audit_hash(id: AuditId) -> u32 {
+    (FxBuildHasher.hash_one(id) >> 32) as u32
+}
+
+/// A table hash from a kept 32-bit one: its bits both pick the bucket (low bits) and tag the
+/// entry (high bits).
+fn spread(short: u32) -> u64 {
+    u64::from(short) << 32 | u64::from(short)
 }
 
 /// What a store holds, taken apart.

@@ -32,6 +32,7 @@ mod policy;
 mod rbac;
 mod sequence;
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 pub use config::{ConfigError, RuleConfig};
@@ -125,6 +126,10 @@ pub struct RuleStatus {
 pub struct RuleEngine {
     config: RuleConfig,
     rules: Vec<&'static EventRule>,
+    /// For each resource some rule names: the rules that can match it, in catalog order.
+    by_resource: HashMap<&'static str, Vec<&'static EventRule>>,
+    /// The rules that can match any resource, for the resources no rule names.
+    any_resource: Vec<&'static EventRule>,
     sequence: Vec<&'static RuleMeta>,
 }
 
@@ -136,9 +141,24 @@ impl Default for RuleEngine {
 
 impl RuleEngine {
     pub fn new(config: RuleConfig) -> Self {
-        let rules = event_rules()
+        let rules: Vec<&'static EventRule> = event_rules()
             .filter(|r| config.is_enabled(&r.meta))
             .collect();
+        let any_resource: Vec<&'static EventRule> = rules
+            .iter()
+            .copied()
+            .filter(|r| r.resources.is_empty())
+            .collect();
+        let mut by_resource = HashMap::default();
+        for resource in rules.iter().flat_map(|r| r.resources.iter().copied()) {
+            by_resource.entry(resource).or_insert_with(|| {
+                rules
+                    .iter()
+                    .copied()
+                    .filter(|r| r.resources.is_empty() || r.resources.contains(&resource))
+                    .collect::<Vec<_>>()
+            });
+        }
         let sequence = sequence::RULES
             .iter()
             .filter(|m| config.is_enabled(m))
@@ -146,6 +166,8 @@ impl RuleEngine {
         RuleEngine {
             config,
             rules,
+            by_resource,
+            any_resource,
             sequence,
         }
     }
@@ -180,10 +202,11 @@ impl RuleEngine {
         let ctx = Ctx::new(wire, event, interner, &self.config);
         let mut found = Vec::new();
         let earlier = hits.get(&event.audit_id);
-        for rule in &self.rules {
-            if !rule.resources.is_empty() && !rule.resources.contains(&ctx.resource) {
-                continue;
-            }
+        let candidates = self
+            .by_resource
+            .get(ctx.resource)
+            .unwrap_or(&self.any_resource);
+        for rule in candidates {
             if earlier.is_some_and(|h| h.iter().any(|h| h.rule == rule.meta.id)) {
                 continue;
             }
