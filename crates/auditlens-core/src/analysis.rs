@@ -5,11 +5,8 @@
 //! past; the stages of one request (same auditID) are merged into one, keeping the most
 //! complete stage. After `finish`, requests are in time order, ready for scoring.
 
-use std::collections::BTreeSet;
-use std::hash::BuildHasher;
-
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
+use std::collections::BTreeSet;
 
 use crate::baseline::sketch::IdMap;
 use crate::baseline::{Baseline, Model};
@@ -685,9 +682,12 @@ impl EventStore {
     }
 }
 
-/// The 32-bit hash of an auditID that the request index keeps.
+/// The 32-bit hash of an auditID that the request index keeps: the same on every platform
+/// (FxHash, say, is not: where `usize` has 32 bits, as in wasm32, its upper half is zero).
 fn audit_hash(id: AuditId) -> u32 {
-    (FxBuildHasher.hash_one(id) >> 32) as u32
+    let [high, low] = id.words();
+    let mixed = (high ^ low.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as u32
 }
 
 /// A table hash from a kept 32-bit one: its bits both pick the bucket (low bits) and tag the
@@ -706,4 +706,33 @@ pub(crate) struct StoreParts {
     pub diagnostics: Vec<Diagnostic>,
     /// The diagnostics counted against the store's last file.
     pub counted: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request index spreads auditIDs over its buckets on every platform, UUIDs and
+    /// interned ids alike (a hash that collapsed would make reading quadratic).
+    #[test]
+    fn audit_hashes_spread() {
+        let mut interner = Interner::default();
+        let mut uuids = std::collections::BTreeSet::new();
+        let mut interned = std::collections::BTreeSet::new();
+        for i in 0..100_000u64 {
+            // Sequential UUIDs, as some producers write them, and short non-UUID ids.
+            let text = format!("00000000-0000-4000-8000-{i:012x}");
+            uuids.insert(audit_hash(interner.intern_audit_id(&text)));
+            interned.insert(audit_hash(interner.intern_audit_id(&format!("id-{i}"))));
+        }
+        assert!(uuids.len() > 99_000, "{} distinct of 100000", uuids.len());
+        assert!(
+            interned.len() > 99_000,
+            "{} distinct of 100000",
+            interned.len()
+        );
+        // The top seven bits tag entries in the table: they must vary too.
+        let tags: std::collections::BTreeSet<u32> = uuids.iter().map(|h| h >> 25).collect();
+        assert_eq!(tags.len(), 128);
+    }
 }

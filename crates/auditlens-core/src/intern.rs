@@ -113,6 +113,11 @@ impl AuditId {
         AuditId([0, u64::from(sym.0)])
     }
 
+    /// The 128 bits, high word first.
+    pub(crate) fn words(self) -> [u64; 2] {
+        self.0
+    }
+
     /// True for the empty auditID.
     pub fn is_empty(self) -> bool {
         self == AuditId::EMPTY
