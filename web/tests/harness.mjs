@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -119,4 +120,24 @@ export function gzipFile(source, target) {
 /** The native report the wasm crate's parity test keeps for a fixture (see tests/expected/). */
 export function nativeExpected(name) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, "crates/auditlens-wasm/tests/expected", `${name}.json`), "utf8"));
+}
+
+/**
+ * Starts Chromium and the static server before this file's tests and stops them after, removing
+ * `dir` (a temporary folder of the file's own) too. With `when` false, nothing starts. The
+ * handles are on the returned object once the tests run: `{ browser, server }`.
+ */
+export function browserAndServer({ dir = null, when = true } = {}) {
+  const env = { browser: null, server: null };
+  before(async () => {
+    if (!when) return;
+    env.browser = await launch();
+    env.server = await serve();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return env;
 }

@@ -11,28 +11,16 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { ROOT, launch, openPage, serve, tempDir } from "./harness.mjs";
+import { test } from "node:test";
+import { ROOT, browserAndServer, openPage, tempDir } from "./harness.mjs";
 
 const ENABLED = process.env.AUDITLENS_LARGE === "1";
 const MB = Number(process.env.AUDITLENS_LARGE_MB ?? 400);
 const HELPERS = process.env.AUDITLENS_LARGE_HELPERS;
 const CLI = path.join(ROOT, "target/release/auditlens");
 
-let browser;
-let server;
-let dir;
-before(async () => {
-  if (!ENABLED) return;
-  dir = tempDir("large");
-  browser = await launch();
-  server = await serve();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = ENABLED ? tempDir("large") : null;
+const env = browserAndServer({ dir, when: ENABLED });
 
 /** Writes about `mb` MB of audit events of a few hundred identities; returns the path. */
 function generate(mb) {
@@ -114,7 +102,7 @@ const mbs = (bytes) => (bytes / 1e6).toFixed(0);
 test(`a ${MB} MB log in the page: no crash, time and peak memory`, { skip: !ENABLED && "set AUDITLENS_LARGE=1 to run" }, async () => {
   const file = generate(MB);
   const size = fs.statSync(file).size;
-  const { context, page, problems } = await openPage(browser, server.url);
+  const { context, page, problems } = await openPage(env.browser, env.server.url);
   if (HELPERS !== undefined) {
     await page.evaluate((n) => {
       window.auditlens.engine.parallelism.helpers = n;

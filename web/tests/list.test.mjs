@@ -4,24 +4,15 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { CORPUS, RESULTS, analyze, launch, openPage, serve } from "./harness.mjs";
+import { test } from "node:test";
+import { CORPUS, RESULTS, analyze, browserAndServer, openPage } from "./harness.mjs";
 
-let browser;
-let server;
-before(async () => {
-  browser = await launch();
-  server = await serve();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = browserAndServer();
 
 const ROWS = 100_000;
 
 test("100,000 findings: virtualized, sortable, filterable, keyboard-driven", async () => {
-  const { context, page, problems } = await openPage(browser, server.url);
+  const { context, page, problems } = await openPage(env.browser, env.server.url);
   assert.equal(await analyze(page, [path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")]), "done");
   const loadMs = await page.evaluate((n) => {
     const severities = ["info", "low", "medium", "high", "critical"];

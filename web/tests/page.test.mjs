@@ -7,27 +7,17 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { after, before, describe, test } from "node:test";
-import { CORPUS, RESULTS, ROOT, analyze, gzipFile, launch, nativeExpected, openPage, serve, singleFileUrl, tempDir } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { CORPUS, RESULTS, ROOT, analyze, browserAndServer, gzipFile, nativeExpected, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
 const AUDIT2RBAC = path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson");
 const FALCO = path.join(CORPUS, "falco/events.ndjson");
 const BAD_LINES = path.join(ROOT, "tests/fixtures/ingest/bad-lines.jsonl");
 
-let browser;
-let server;
 const dir = tempDir("page");
 const gzipped = gzipFile(AUDIT2RBAC, path.join(dir, "demo.v1beta1.ndjson.gz"));
 
-before(async () => {
-  browser = await launch();
-  server = await serve();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = browserAndServer({ dir });
 
 const summaryOf = (page) => page.evaluate(() => window.auditlens.result.summary);
 const findingsOf = (page) => page.evaluate(() => window.auditlens.findings);
@@ -40,7 +30,7 @@ async function download(page, kind) {
 
 for (const mode of ["served", "single"]) {
   describe(`the page (${mode === "served" ? "served folder" : "single file over file://"})`, () => {
-    const open = () => openPage(browser, mode === "served" ? server.url : singleFileUrl());
+    const open = () => openPage(env.browser, mode === "served" ? env.server.url : singleFileUrl());
     const shot = (page, name) => page.screenshot({ path: path.join(RESULTS, `${mode}-${name}.png`) });
 
     test("a plain log: totals and findings match the native core, exports carry them", async () => {
@@ -265,7 +255,7 @@ test("cancelling an analysis returns to the start, and the next one runs", async
   const out = fs.openSync(big, "w");
   for (let i = 0; i < 300; i++) fs.writeSync(out, lines);
   fs.closeSync(out);
-  const { context, page, problems } = await openPage(browser, server.url);
+  const { context, page, problems } = await openPage(env.browser, env.server.url);
   await page.setInputFiles("input[type=file][multiple]", [big]);
   await page.waitForSelector("body[data-state=analyzing]");
   await page.waitForFunction(() => document.getElementById("progress-events").textContent !== "0");

@@ -1,17 +1,16 @@
 // Several Web Workers: a plain log cut into parts, read by helper workers and appended by the
 // engine's worker, gives exactly what one worker gives: the same summary, findings,
 // diagnostics and raw events. A part that is not plain JSON lines of audit events is read in
-// order by the engine's worker instead. Both page builds are checked.
+// order by the engine's worker instead. Both page builds are checked, and no request leaves
+// the page's own files.
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { after, before, describe, test } from "node:test";
-import { CORPUS, ROOT, analyze, launch, openPage, serve, singleFileUrl, tempDir } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { CORPUS, ROOT, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
-let browser;
-let server;
 const dir = tempDir("parallel");
 
 // The demo log, plain, then a few bad lines, then a real apiserver log: stages of one request
@@ -36,19 +35,13 @@ fs.writeFileSync(
   ]),
 );
 
-before(async () => {
-  browser = await launch();
-  server = await serve();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = browserAndServer({ dir });
 
 /** Analyses `file` with `helpers` helper workers (files of any size are cut); what it gave. */
 async function run(url, file, helpers) {
-  const { context, page, problems } = await openPage(browser, url);
+  const { context, page, problems } = await openPage(env.browser, url);
+  const seen = [];
+  context.on("request", (r) => seen.push(r.url()));
   await page.evaluate((n) => {
     window.auditlens.engine.parallelism = { helpers: n, minBytes: 1 };
   }, helpers);
@@ -69,13 +62,16 @@ async function run(url, file, helpers) {
     };
   });
   assert.deepEqual(problems, []);
+  // Helper workers fetch nothing but the page's own files either.
+  const own = (u) => u.startsWith(env.server.origin + SUB_PATH) || /^(file|blob|data):/.test(u);
+  assert.deepEqual(seen.filter((u) => !own(u)), []);
   await context.close();
   return result;
 }
 
 for (const mode of ["served", "single"]) {
   describe(`several workers (${mode === "served" ? "served folder" : "single file over file://"})`, () => {
-    const url = () => (mode === "served" ? server.url : singleFileUrl());
+    const url = () => (mode === "served" ? env.server.url : singleFileUrl());
 
     test("parts read by helpers give what one worker gives", async () => {
       const one = await run(url(), plain, 0);

@@ -5,24 +5,14 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
-import { CORPUS, RESULTS, SUB_PATH, analyze, launch, openPage, serve, singleFileUrl, tempDir } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { CORPUS, RESULTS, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
-let browser;
-let server;
 const dir = tempDir("privacy");
 
-before(async () => {
-  browser = await launch();
-  server = await serve();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = browserAndServer({ dir });
 
-const MODES = { served: () => server.url, single: singleFileUrl };
+const MODES = { served: () => env.server.url, single: singleFileUrl };
 
 /** Payloads that would run or render if any of them reached the document as HTML. */
 const PAYLOADS = {
@@ -87,24 +77,24 @@ async function exerciseEverything(page) {
 for (const [mode, url] of Object.entries(MODES)) {
   describe(`privacy and safety (${mode})`, () => {
     test("no request leaves the page's own files during a full analysis", async () => {
-      const { context, page, problems } = await openPage(browser, url());
+      const { context, page, problems } = await openPage(env.browser, url());
       const seen = [];
       context.on("request", (r) => seen.push(r.url()));
       await analyze(page, [path.join(CORPUS, "falco/events.ndjson"), path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")]);
       await exerciseEverything(page);
       await page.click("#demo-button");
       await page.waitForSelector("body[data-state=done]");
-      const allowed = mode === "served" ? (u) => u.startsWith(server.origin + SUB_PATH) : (u) => /^(file|blob|data):/.test(u);
+      const allowed = mode === "served" ? (u) => u.startsWith(env.server.origin + SUB_PATH) : (u) => /^(file|blob|data):/.test(u);
       const outside = seen.filter((u) => !allowed(u));
       assert.deepEqual(outside, [], `requests outside the page: ${outside.join(", ")}`);
-      if (mode === "served") assert.ok(server.requests.every((u) => u.startsWith(SUB_PATH)), server.requests.join(", "));
+      if (mode === "served") assert.ok(env.server.requests.every((u) => u.startsWith(SUB_PATH)), env.server.requests.join(", "));
       assert.deepEqual(problems, []);
       await context.close();
     });
 
     test("script and markup in log fields and file names show as text and never run", async () => {
       const file = hostileLog();
-      const { context, page, problems } = await openPage(browser, url());
+      const { context, page, problems } = await openPage(env.browser, url());
       const dialogs = [];
       page.on("dialog", (d) => {
         dialogs.push(d.message());
