@@ -165,7 +165,11 @@ export class Engine {
     const queue = [...jobs];
     await Promise.all(
       this.helpers.map(async (helper) => {
-        await helper.ready;
+        // A helper that cannot start leaves its parts to the engine's worker.
+        const ready = await helper.ready.then(
+          () => true,
+          () => false,
+        );
         let counted = 0;
         helper.onPartProgress = (done) => {
           this.helperBytes += done - counted;
@@ -176,7 +180,7 @@ export class Engine {
           counted = 0;
           const { index, part, file, start, end, last } = job;
           // A part a helper could not read is read by the engine's worker instead.
-          const bytes = await helper.call("part", { file, names, index, start, end, last, rules }).catch(() => null);
+          const bytes = ready ? await helper.call("part", { file, names, index, start, end, last, rules }).catch(() => null) : null;
           await this.call("partBytes", { file: index, part, bytes }, bytes ? [bytes] : []);
         }
       }),

@@ -56,9 +56,11 @@ class Transfer {
   }
 }
 
-/** Parts of files read by helpers, by "file:part", and who waits for them. */
+/** Parts of files read by helpers, by "file:part", and who waits for them; parts are taken
+ *  only while files are being read. */
 const arrived = new Map();
 const waiting = new Map();
+let takingParts = false;
 
 function takePart(file, part) {
   const key = `${file}:${part}`;
@@ -68,6 +70,16 @@ function takePart(file, part) {
     return Promise.resolve(bytes);
   }
   return new Promise((resolve) => waiting.set(key, resolve));
+}
+
+/** Appends a part's bytes to the session; false when it cannot (the part is then read here). */
+function appendPart(file, bytes) {
+  try {
+    return session.appendPart(file, new Uint8Array(bytes));
+  } catch {
+    // Bytes the session refuses as damaged change nothing: reading the part here is as good.
+    return false;
+  }
 }
 
 /** Streams `blob` into `push`, calling `progress(bytes)` after each chunk. */
@@ -93,6 +105,7 @@ const ops = {
     session = new Session();
     arrived.clear();
     waiting.clear();
+    takingParts = true;
     if (rules && session.loadRules) session.loadRules(rules);
     if (baseline && session.loadBaseline) session.loadBaseline(baseline);
     files = list;
@@ -122,7 +135,7 @@ const ops = {
       await readBlob(file.slice(0, ends[0]), push(i), progress);
       for (let k = 1; k < starts.length; k++) {
         const bytes = await takePart(i, k);
-        if (bytes && session.appendPart(ids[i], new Uint8Array(bytes))) {
+        if (bytes && appendPart(ids[i], bytes)) {
           partsRead.appended += 1;
           continue;
         }
@@ -133,6 +146,9 @@ const ops = {
       }
       session.finishFile(ids[i]);
     }
+    // Parts no longer needed (their file was read in order after all) are let go.
+    takingParts = false;
+    arrived.clear();
     report("analysing", true);
     const readMs = performance.now() - started;
     session.finish();
@@ -154,6 +170,7 @@ const ops = {
 
   /** The bytes of a part a helper read, for the analysis under way. */
   partBytes({ file, part, bytes }) {
+    if (!takingParts) return null;
     const key = `${file}:${part}`;
     const resolve = waiting.get(key);
     if (resolve) {
