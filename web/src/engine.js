@@ -7,6 +7,8 @@
 // each part's bytes are handed to the engine's worker, which appends them in file order. The
 // helpers end with the analysis, and their memory with them.
 
+import { isGzip } from "./gzip.js";
+
 /** Files smaller than this are read by one worker. */
 const MIN_PARALLEL_BYTES = 64 * 1024 * 1024;
 /** How much past a planned cut is read at a time while looking for the next line start, and
@@ -26,9 +28,7 @@ async function lineStartAfter(file, at) {
 
 /** Where to cut `file` into at most `count` parts, each starting a line: part starts, 0 first. */
 export async function planParts(file, count, minBytes = MIN_PARALLEL_BYTES) {
-  if (count < 2 || file.size < minBytes) return [0];
-  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
-  if (head[0] === 0x1f && head[1] === 0x8b) return [0];
+  if (count < 2 || file.size < minBytes || (await isGzip(file))) return [0];
   const starts = [0];
   for (let k = 1; k < count; k++) {
     const at = Math.floor((file.size * k) / count);

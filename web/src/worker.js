@@ -16,6 +16,7 @@
 // with the byte range the session gives (decompressing gzip files up to that range).
 
 import init, { GzipRange, Part, Session } from "../pkg/auditlens_wasm.js";
+import { isGzip } from "./gzip.js";
 
 let wasm = null;
 let session = null;
@@ -231,11 +232,6 @@ const ops = {
     }
   },
 };
-
-async function isGzip(file) {
-  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
-  return head[0] === 0x1f && head[1] === 0x8b;
-}
 
 /**
  * The bytes `offset..offset+len` of a file's decoded stream, as text. For gzip the offsets are

@@ -5,8 +5,9 @@
 //! past; the stages of one request (same auditID) are merged into one, keeping the most
 //! complete stage. After `finish`, requests are in time order, ready for scoring.
 
-use hashbrown::HashTable;
 use std::collections::BTreeSet;
+
+use hashbrown::HashTable;
 
 use crate::baseline::sketch::IdMap;
 use crate::baseline::{Baseline, Model};
@@ -672,12 +673,25 @@ impl EventStore {
             event.source.line += line_base;
             event.source.offset += byte_base;
         }
-        for mut diagnostic in other.diagnostics {
+        let counted = other.file_diagnostics.last().copied().unwrap_or(0);
+        self.take_diagnostics(other.diagnostics, counted, file, line_base, byte_base);
+    }
+
+    /// Takes in the diagnostics a part of file `file` kept, shifted past `line_base` lines and
+    /// `byte_base` bytes, and the `counted` diagnostics it found.
+    pub(crate) fn take_diagnostics(
+        &mut self,
+        diagnostics: Vec<Diagnostic>,
+        counted: u64,
+        file: u32,
+        line_base: u64,
+        byte_base: u64,
+    ) {
+        for mut diagnostic in diagnostics {
             diagnostic.line += line_base;
             diagnostic.offset += byte_base;
             self.keep_diagnostic(diagnostic);
         }
-        let counted = other.file_diagnostics.last().copied().unwrap_or(0);
         self.count_diagnostics(file, counted);
     }
 }

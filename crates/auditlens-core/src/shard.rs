@@ -20,11 +20,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, EventStore, FileId, StoreParts};
-use crate::detection::RuleHit;
 use crate::diagnostics::Diagnostic;
 use crate::ingest::{FileReader, PartReading};
-use crate::intern::{AuditId, ListId, Sym};
-use crate::intern::{Interner, RawInterner};
+use crate::intern::{AuditId, Interner, ListId, RawInterner, Sym};
 use crate::model::Event;
 use crate::rules::RuleMeta;
 
@@ -57,7 +55,7 @@ struct PartBytes {
     format: u32,
     reading: PartReading,
     strings: RawInterner,
-    requests: Vec<crate::model::Event>,
+    requests: Vec<Event>,
     /// Rule hits by auditID: each hit's rule id and message.
     hits: Vec<(AuditId, Vec<(String, String)>)>,
     diagnostics: Vec<Diagnostic>,
@@ -126,12 +124,7 @@ impl Analysis {
             let mut kept = Vec::with_capacity(found.len());
             for (rule, message) in found {
                 let meta = catalog.get(rule.as_str()).ok_or(PartError::Corrupt)?;
-                kept.push(RuleHit {
-                    rule: meta.id,
-                    severity: meta.severity,
-                    techniques: meta.techniques,
-                    message,
-                });
+                kept.push(crate::rules::hit(meta, message));
             }
             hits.push((id, kept));
         }
@@ -203,12 +196,18 @@ impl EventStore {
     /// Takes in a store's parts (see [`EventStore::absorb`]): strings re-interned, ids remapped.
     pub(crate) fn absorb_parts(
         &mut self,
-        mut parts: StoreParts,
+        parts: StoreParts,
         file: u32,
         line_base: u64,
         byte_base: u64,
     ) {
-        let other = std::mem::take(&mut parts.interner);
+        let StoreParts {
+            interner: other,
+            mut requests,
+            hits,
+            diagnostics,
+            counted,
+        } = parts;
         let symbols: Vec<Sym> = other
             .strings()
             .map(|(_, text)| self.interner.intern(text))
@@ -238,29 +237,24 @@ impl EventStore {
             None => id,
         };
         drop(other);
-        for (id, hits) in std::mem::take(&mut parts.hits) {
+        for (id, hits) in hits {
             self.add_rule_hits(audit_id(id), hits);
         }
         // Room for all of them at once, rather than growing by doubling past what is needed;
         // taken in blocks, each freed once taken, so that the requests are not held twice.
-        self.requests_reserve_exact(parts.requests.len());
-        let block = parts.requests.len().div_ceil(8).max(4096);
-        while !parts.requests.is_empty() {
-            let taken = block.min(parts.requests.len());
-            for event in parts.requests.drain(..taken) {
+        self.requests_reserve_exact(requests.len());
+        let block = requests.len().div_ceil(8).max(4096);
+        while !requests.is_empty() {
+            let taken = block.min(requests.len());
+            for event in requests.drain(..taken) {
                 let mut event = remap(event, &sym, &list, &audit_id);
                 event.source.line += line_base;
                 event.source.offset += byte_base;
                 self.add(event);
             }
-            parts.requests.shrink_to_fit();
+            requests.shrink_to_fit();
         }
-        for mut diagnostic in parts.diagnostics {
-            diagnostic.line += line_base;
-            diagnostic.offset += byte_base;
-            self.keep_diagnostic(diagnostic);
-        }
-        self.count_diagnostics(file, parts.counted);
+        self.take_diagnostics(diagnostics, counted, file, line_base, byte_base);
     }
 }
 

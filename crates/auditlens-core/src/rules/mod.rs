@@ -125,7 +125,6 @@ pub struct RuleStatus {
 #[derive(Debug)]
 pub struct RuleEngine {
     config: RuleConfig,
-    rules: Vec<&'static EventRule>,
     /// For each resource some rule names: the rules that can match it, in catalog order.
     by_resource: HashMap<&'static str, Vec<&'static EventRule>>,
     /// The rules that can match any resource, for the resources no rule names.
@@ -165,7 +164,6 @@ impl RuleEngine {
             .collect();
         RuleEngine {
             config,
-            rules,
             by_resource,
             any_resource,
             sequence,
@@ -196,7 +194,8 @@ impl RuleEngine {
         interner: &Interner,
         hits: &mut RuleHits,
     ) {
-        if self.rules.is_empty() {
+        // Every enabled rule is among the rules for any resource or for some named one.
+        if self.any_resource.is_empty() && self.by_resource.is_empty() {
             return;
         }
         let ctx = Ctx::new(wire, event, interner, &self.config);
@@ -246,7 +245,8 @@ impl RuleEngine {
     }
 }
 
-fn hit(meta: &'static RuleMeta, message: String) -> RuleHit {
+/// A hit of the rule `meta`.
+pub(crate) fn hit(meta: &'static RuleMeta, message: String) -> RuleHit {
     RuleHit {
         rule: meta.id,
         severity: meta.severity,
