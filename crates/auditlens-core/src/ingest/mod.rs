@@ -13,6 +13,7 @@
 //! stream. The counts in [`FileCounts`] account for every line and record, and the file's
 //! format is named from what its records turned out to be ([`FileReader::detected`]).
 
+pub(crate) mod borrow;
 mod decode;
 pub mod formats;
 mod framing;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::borrow;
 use crate::diagnostics::DiagnosticKind;
 
 /// The marker EKS appends to an event it cut to fit CloudWatch's size limit.
@@ -20,27 +21,42 @@ pub const TRUNCATION_MARKER: &[u8] = b"[Truncated...]";
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireEvent<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub api_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub level: Option<Cow<'a, str>>,
-    #[serde(rename = "auditID", borrow)]
+    #[serde(
+        rename = "auditID",
+        default,
+        borrow,
+        deserialize_with = "borrow::option"
+    )]
     pub audit_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub stage: Option<Cow<'a, str>>,
-    #[serde(rename = "requestURI", borrow)]
+    #[serde(
+        rename = "requestURI",
+        default,
+        borrow,
+        deserialize_with = "borrow::option"
+    )]
     pub request_uri: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub verb: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub user: Option<WireUser<'a>>,
     #[serde(borrow)]
     pub impersonated_user: Option<WireUser<'a>>,
-    #[serde(rename = "sourceIPs", borrow)]
+    #[serde(
+        rename = "sourceIPs",
+        default,
+        borrow,
+        deserialize_with = "borrow::list"
+    )]
     pub source_ips: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub user_agent: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub object_ref: Option<WireObjectRef<'a>>,
@@ -50,12 +66,12 @@ pub struct WireEvent<'a> {
     pub request_object: Option<&'a RawValue>,
     #[serde(borrow)]
     pub response_object: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub request_received_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub stage_timestamp: Option<Cow<'a, str>>,
     /// `v1beta1` events carry this instead of `requestReceivedTimestamp`.
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub timestamp: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub annotations: Option<WireAnnotations<'a>>,
@@ -67,22 +83,32 @@ pub struct WireEvent<'a> {
 /// `user` and `impersonatedUser`.
 #[derive(Debug, Default, Deserialize)]
 pub struct WireUser<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub username: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub uid: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::list")]
     pub groups: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::map_of_lists")]
     pub extra: Option<HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>>,
 }
 
 /// The annotations analysis reads; the others are skipped while parsing, not collected.
 #[derive(Debug, Default, Deserialize)]
 pub struct WireAnnotations<'a> {
-    #[serde(rename = "authorization.k8s.io/decision", borrow)]
+    #[serde(
+        rename = "authorization.k8s.io/decision",
+        default,
+        borrow,
+        deserialize_with = "borrow::option"
+    )]
     pub decision: Option<Cow<'a, str>>,
-    #[serde(rename = "authorization.k8s.io/reason", borrow)]
+    #[serde(
+        rename = "authorization.k8s.io/reason",
+        default,
+        borrow,
+        deserialize_with = "borrow::option"
+    )]
     pub reason: Option<Cow<'a, str>>,
 }
 
@@ -100,17 +126,17 @@ impl<'a> WireAnnotations<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireObjectRef<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub resource: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub namespace: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub api_group: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub api_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub subresource: Option<Cow<'a, str>>,
 }
 
@@ -118,7 +144,7 @@ pub struct WireObjectRef<'a> {
 #[derive(Debug, Default, Deserialize)]
 pub struct WireStatus<'a> {
     pub code: Option<u16>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub reason: Option<Cow<'a, str>>,
 }
 
@@ -291,6 +317,37 @@ mod tests {
             Ok(Parsed::List(items)) => assert_eq!(items.len(), 2),
             other => panic!("expected a list, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed_from_the_record() {
+        let record = r#"{"auditID":"a","verb":"get","sourceIPs":["10.0.0.1"],"user":{"username":"alice","groups":["dev"],"extra":{"k":["v"]}},"objectRef":{"resource":"pods"},"annotations":{"authorization.k8s.io/reason":"say \"hi\""}}"#;
+        let Ok(Parsed::Event(event)) = parse_record(record.as_bytes()) else {
+            panic!("the record does not parse");
+        };
+        let borrowed = |text: &Option<Cow<'_, str>>| matches!(text, Some(Cow::Borrowed(_)));
+        assert!(borrowed(&event.verb));
+        assert!(borrowed(&event.audit_id));
+        let user = event.user.as_ref().expect("a user");
+        assert!(borrowed(&user.username));
+        assert!(matches!(
+            user.groups.as_deref(),
+            Some([Cow::Borrowed("dev")])
+        ));
+        let extra = user.extra.as_ref().expect("extra");
+        assert!(extra
+            .iter()
+            .all(|(k, v)| matches!(k, Cow::Borrowed(_)) && matches!(v[..], [Cow::Borrowed(_)])));
+        assert!(matches!(
+            event.source_ips.as_deref(),
+            Some([Cow::Borrowed(_)])
+        ));
+        assert!(borrowed(
+            &event.object_ref.as_ref().expect("objectRef").resource
+        ));
+        // A string with an escape cannot be borrowed; it is unescaped into its own copy.
+        let reason = &event.annotations.as_ref().expect("annotations").reason;
+        assert!(matches!(reason, Some(Cow::Owned(text)) if text == "say \"hi\""));
     }
 
     #[test]

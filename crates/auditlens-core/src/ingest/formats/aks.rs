@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{not_an_event, text, Formats, Found, Probe, Shape};
+use crate::ingest::borrow;
 use crate::ingest::record::Emit;
 use crate::ingest::wire::{WireEvent, WireObjectRef, WireStatus, WireUser};
 
@@ -147,17 +148,17 @@ fn resource_context(formats: &mut Formats, resource_id: Option<&RawValue>) {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct TableRow<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     audit_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     level: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     stage: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     request_uri: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     verb: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     user_agent: Option<Cow<'a, str>>,
     #[serde(borrow)]
     user: Option<&'a RawValue>,
@@ -175,13 +176,13 @@ struct TableRow<'a> {
     response_object: Option<&'a RawValue>,
     #[serde(borrow)]
     annotations: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     request_received_time: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     stage_received_time: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     time_generated: Option<Cow<'a, str>>,
-    #[serde(rename = "Type", borrow)]
+    #[serde(rename = "Type", default, borrow, deserialize_with = "borrow::option")]
     table: Option<Cow<'a, str>>,
     #[serde(rename = "_ResourceId", borrow)]
     resource_id: Option<&'a RawValue>,

@@ -31,6 +31,7 @@ use serde_json::value::RawValue;
 
 use super::{Formats, Found, Shape};
 use crate::diagnostics::DiagnosticKind;
+use crate::ingest::borrow;
 use crate::ingest::record::Emit;
 use crate::ingest::wire::{
     Rejection, WireAnnotations, WireEvent, WireObjectRef, WireStatus, WireUser,
@@ -41,11 +42,11 @@ use crate::ingest::wire::{
 struct Entry<'a> {
     #[serde(borrow)]
     proto_payload: Option<AuditLog<'a>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     insert_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::map")]
     labels: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
     #[serde(borrow)]
     operation: Option<Operation<'a>>,
@@ -58,11 +59,11 @@ struct Entry<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AuditLog<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     service_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     method_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     resource_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
     authentication_info: Option<AuthenticationInfo<'a>>,
@@ -79,9 +80,9 @@ struct AuditLog<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AuthenticationInfo<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     principal_email: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     principal_subject: Option<Cow<'a, str>>,
     #[serde(borrow)]
     service_account_delegation_info: Option<Vec<Delegation<'a>>>,
@@ -97,22 +98,22 @@ struct Delegation<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Principal<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     principal_email: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RequestMetadata<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     caller_ip: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     caller_supplied_user_agent: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Operation<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::option")]
     id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     first: Option<&'a RawValue>,
@@ -122,7 +123,7 @@ struct Operation<'a> {
 
 #[derive(Debug, Deserialize)]
 struct MonitoredResource<'a> {
-    #[serde(borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow::map")]
     labels: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
 }
 

@@ -36,6 +36,7 @@ pub use names::Shape;
 use super::record::{deliver, Emit};
 use super::wire::{is_truncated, parse_record, salvage_truncated, Parsed, Rejection};
 use crate::diagnostics::DiagnosticKind;
+use crate::ingest::borrow;
 
 /// How deep wrappers may nest around an event.
 pub const MAX_DEPTH: u8 = 4;
@@ -453,7 +454,7 @@ impl Formats {
     fn loki_labels(&mut self, labels: &RawValue) {
         #[derive(Deserialize)]
         struct Labels<'a> {
-            #[serde(borrow)]
+            #[serde(default, borrow, deserialize_with = "borrow::option")]
             cluster: Option<Cow<'a, str>>,
         }
         if let Ok(Labels {

@@ -1,0 +1,83 @@
+//! Strings borrowed from the record wherever they hold no escapes.
+//!
+//! serde borrows a `Cow<str>` field only when the `Cow` is the field's whole type. Inside an
+//! `Option`, a `Vec` or a map it always makes a copy, which would cost every event a dozen
+//! allocations. These functions, named in `deserialize_with`, borrow there too; a string with
+//! an escape (`\u0026`, `\"`) is unescaped into its own copy, as it must be.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error, Visitor};
+
+/// One string: borrowed when the parser can lend it, else owned.
+#[derive(PartialEq, Eq, Hash)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: Error>(self, text: String) -> Result<Self::Value, E> {
+        Ok(Text(Cow::Owned(text)))
+    }
+}
+
+/// A map of strings to strings, as GKE's labels.
+type Texts<'a> = HashMap<Cow<'a, str>, Cow<'a, str>>;
+/// A map of strings to lists of them, as a user's `extra`.
+type TextLists<'a> = HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>;
+
+fn texts(list: Vec<Text<'_>>) -> Vec<Cow<'_, str>> {
+    list.into_iter().map(|t| t.0).collect()
+}
+
+/// `Option<Cow<str>>`.
+pub(crate) fn option<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Ok(Option::<Text<'de>>::deserialize(deserializer)?.map(|t| t.0))
+}
+
+/// `Option<Vec<Cow<str>>>`.
+pub(crate) fn list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Cow<'de, str>>>, D::Error> {
+    Ok(Option::<Vec<Text<'de>>>::deserialize(deserializer)?.map(texts))
+}
+
+/// `Option<HashMap<Cow<str>, Vec<Cow<str>>>>`.
+pub(crate) fn map_of_lists<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<TextLists<'de>>, D::Error> {
+    let map = Option::<HashMap<Text<'de>, Vec<Text<'de>>>>::deserialize(deserializer)?;
+    Ok(map.map(|m| m.into_iter().map(|(k, v)| (k.0, texts(v))).collect()))
+}
+
+/// `Option<HashMap<Cow<str>, Cow<str>>>`.
+pub(crate) fn map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Texts<'de>>, D::Error> {
+    let map = Option::<HashMap<Text<'de>, Text<'de>>>::deserialize(deserializer)?;
+    Ok(map.map(|m| m.into_iter().map(|(k, v)| (k.0, v.0)).collect()))
+}
