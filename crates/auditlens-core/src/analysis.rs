@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use crate::baseline::sketch::IdMap;
@@ -17,7 +18,7 @@ use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
 use crate::intern::{AuditId, Interner, ListId, Sym};
 use crate::model::{parse_user_agent, Decision, Event, Level, Source, Stage};
 use crate::report::{FileSummary, Finding, IdentityProfile, Incident, Report, Summary};
-use crate::rules::{RuleConfig, RuleEngine};
+use crate::rules::{AgentFacts, RuleConfig, RuleEngine};
 use crate::scoring;
 use crate::time::{format_rfc3339, parse_rfc3339, Micros};
 
@@ -44,7 +45,8 @@ pub struct EventStore {
     /// Requests by auditID: (index into `requests`, [`audit_hash`] of its auditID). The hash
     /// is kept so that growing the table reads no request.
     by_audit_id: HashTable<(u32, u32)>,
-    user_agents: IdMap<Sym, (Sym, Sym)>,
+    /// Per distinct user agent: its client and version, and what the rules read from it.
+    user_agents: IdMap<Sym, Agent>,
     diagnostics: Vec<Diagnostic>,
     /// Detection rule hits per request, by auditID, over all its stages.
     rule_hits: RuleHits,
@@ -57,6 +59,14 @@ pub struct EventStore {
     current_file: usize,
     /// Reused while interning a list, so that normalizing an event allocates nothing.
     list_buffer: Vec<Sym>,
+}
+
+/// What normalizing and the rules read from one distinct user agent.
+#[derive(Clone, Copy, Debug)]
+struct Agent {
+    client: Sym,
+    version: Sym,
+    facts: AgentFacts,
 }
 
 /// Reads audit log files into requests. See the module docs.
@@ -465,19 +475,28 @@ impl EventStore {
         (name, uid, groups, extra)
     }
 
-    fn client(&mut self, user_agent: Sym) -> (Sym, Sym) {
-        if let Some(&parsed) = self.user_agents.get(&user_agent) {
-            return parsed;
+    fn agent(&mut self, user_agent: Sym) -> Agent {
+        if let Some(&agent) = self.user_agents.get(&user_agent) {
+            return agent;
         }
         let text = self.interner.resolve(user_agent).to_string();
         let (client, version) = parse_user_agent(&text);
-        let parsed = (self.interner.intern(client), self.interner.intern(version));
-        self.user_agents.insert(user_agent, parsed);
-        parsed
+        let agent = Agent {
+            client: self.interner.intern(client),
+            version: self.interner.intern(version),
+            facts: AgentFacts::of(&text),
+        };
+        self.user_agents.insert(user_agent, agent);
+        agent
     }
 
-    /// Normalizes a wire event.
-    fn normalize(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) -> Event {
+    /// Normalizes a wire event; also gives what the rules read from its user agent.
+    fn normalize(
+        &mut self,
+        wire: &WireEvent<'_>,
+        source: Source,
+        truncated: bool,
+    ) -> (Event, AgentFacts) {
         let last_time = self
             .file_last_time
             .get(source.file as usize)
@@ -505,13 +524,13 @@ impl EventStore {
         let namespace = object.and_then(|o| o.namespace.as_deref());
         let name = object.and_then(|o| o.name.as_deref());
         let user_agent = self.intern_opt(wire.user_agent.as_deref());
-        let (client, client_version) = self.client(user_agent);
+        let agent = self.agent(user_agent);
         let source_ips = match &wire.source_ips {
             Some(ips) => self.intern_strings(ips.iter().map(|ip| ip.as_ref())),
             None => ListId::EMPTY,
         };
         let stage = Stage::parse(wire.stage.as_deref().unwrap_or(""));
-        Event {
+        let event = Event {
             audit_id: wire
                 .audit_id
                 .as_deref()
@@ -537,8 +556,8 @@ impl EventStore {
             non_resource: object.is_none(),
             source_ips,
             user_agent,
-            client,
-            client_version,
+            client: agent.client,
+            client_version: agent.version,
             code: wire
                 .response_status
                 .as_ref()
@@ -551,7 +570,8 @@ impl EventStore {
             reason: self.intern_opt(wire.annotation("authorization.k8s.io/reason")),
             truncated,
             source,
-        }
+        };
+        (event, agent.facts)
     }
 
     /// Adds an event, merging it into the request with the same auditID.
@@ -564,12 +584,18 @@ impl EventStore {
                     .get(index as usize)
                     .is_some_and(|kept| kept.audit_id == event.audit_id)
         };
-        let Some(&(index, _)) = self.by_audit_id.find(spread(short), same) else {
-            let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
-            self.by_audit_id
-                .insert_unique(spread(short), (index, short), |&(_, h)| spread(h));
-            self.requests.push(event);
-            return;
+        // One probe finds the request or the slot for a new one.
+        let index = match self
+            .by_audit_id
+            .entry(spread(short), same, |&(_, h)| spread(h))
+        {
+            Entry::Occupied(found) => found.get().0,
+            Entry::Vacant(slot) => {
+                let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+                slot.insert((index, short));
+                self.requests.push(event);
+                return;
+            }
         };
         let Some(kept) = self.requests.get_mut(index as usize) else {
             return;
@@ -590,9 +616,9 @@ impl EventStore {
 
 impl Sink for EventStore {
     fn event(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) {
-        let event = self.normalize(wire, source, truncated);
+        let (event, agent) = self.normalize(wire, source, truncated);
         self.rules
-            .evaluate(wire, &event, &self.interner, &mut self.rule_hits);
+            .evaluate(wire, &event, &agent, &self.interner, &mut self.rule_hits);
         self.add(event);
     }
 

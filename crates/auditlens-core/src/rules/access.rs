@@ -479,9 +479,14 @@ pub const OFFENSIVE_TOOLS: &[&str] = &[
     "kubestriker",
 ];
 
+/// The first of [`OFFENSIVE_TOOLS`] a user agent names, ignoring ASCII case.
+pub(super) fn offensive_tool_in(user_agent: &str) -> Option<&'static str> {
+    let agent = user_agent.to_ascii_lowercase();
+    OFFENSIVE_TOOLS.iter().copied().find(|t| agent.contains(t))
+}
+
 fn offensive_tool(ctx: &Ctx<'_>) -> Option<String> {
-    let agent = ctx.user_agent.to_ascii_lowercase();
-    let tool = OFFENSIVE_TOOLS.iter().find(|t| agent.contains(*t))?;
+    let tool = ctx.agent.offensive_tool?;
     Some(format!(
         "{} used {tool} (user agent {:?}): {} {}",
         ctx.user,

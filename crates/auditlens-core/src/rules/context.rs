@@ -13,8 +13,9 @@ use serde_json::value::RawValue;
 
 use super::bodies::{Binding, Named, PodCarrier, PodSpec, Role};
 use super::config::RuleConfig;
+use super::AgentFacts;
 use crate::ingest::WireEvent;
-use crate::intern::Interner;
+use crate::intern::{Interner, ListId};
 use crate::model::{Decision, Event};
 
 /// Resources that hold a pod template.
@@ -46,9 +47,13 @@ pub struct Ctx<'a> {
     pub impersonated: &'a str,
     pub uri: &'a str,
     pub user_agent: &'a str,
+    /// What the rules read from the user agent.
+    pub agent: &'a AgentFacts,
     pub source_ip: &'a str,
-    groups: Vec<&'a str>,
-    impersonated_groups: Vec<&'a str>,
+    interner: &'a Interner,
+    /// The group lists as text, resolved on first use (few rules read them).
+    groups: OnceCell<Vec<&'a str>>,
+    impersonated_groups: OnceCell<Vec<&'a str>>,
     pod: OnceCell<Option<PodCarrier>>,
     role: OnceCell<Option<Role>>,
     response_role: OnceCell<Option<Role>>,
@@ -60,16 +65,10 @@ impl<'a> Ctx<'a> {
     pub fn new(
         wire: &'a WireEvent<'a>,
         event: &'a Event,
+        agent: &'a AgentFacts,
         interner: &'a Interner,
         config: &'a RuleConfig,
     ) -> Self {
-        let list = |id| {
-            interner
-                .list(id)
-                .iter()
-                .map(|&s| interner.resolve(s))
-                .collect()
-        };
         Ctx {
             wire,
             event,
@@ -84,9 +83,11 @@ impl<'a> Ctx<'a> {
             impersonated: interner.resolve(event.impersonated_user),
             uri: interner.resolve(event.request_uri),
             user_agent: interner.resolve(event.user_agent),
+            agent,
             source_ip: interner.resolve(event.source_ip(interner)),
-            groups: list(event.groups),
-            impersonated_groups: list(event.impersonated_groups),
+            interner,
+            groups: OnceCell::new(),
+            impersonated_groups: OnceCell::new(),
             pod: OnceCell::new(),
             role: OnceCell::new(),
             response_role: OnceCell::new(),
@@ -217,14 +218,30 @@ impl<'a> Ctx<'a> {
     /// The effective identity's groups.
     pub fn effective_groups(&self) -> &[&'a str] {
         if self.impersonated.is_empty() {
-            &self.groups
+            self.groups()
         } else {
-            &self.impersonated_groups
+            self.texts(&self.impersonated_groups, self.event.impersonated_groups)
         }
     }
 
+    /// The actor's groups.
+    pub fn groups(&self) -> &[&'a str] {
+        self.texts(&self.groups, self.event.groups)
+    }
+
+    fn texts<'c>(&self, cell: &'c OnceCell<Vec<&'a str>>, list: ListId) -> &'c [&'a str] {
+        let interner = self.interner;
+        cell.get_or_init(|| {
+            interner
+                .list(list)
+                .iter()
+                .map(|&s| interner.resolve(s))
+                .collect()
+        })
+    }
+
     pub fn anonymous(&self) -> bool {
-        self.user == "system:anonymous" || self.groups.contains(&"system:unauthenticated")
+        self.user == "system:anonymous" || self.groups().contains(&"system:unauthenticated")
     }
 
     /// A `system:` identity (Falco's "non-system user" is the opposite).

@@ -121,6 +121,22 @@ pub struct RuleStatus {
     pub enabled: bool,
 }
 
+/// What the rules read from a user agent, found once per distinct user agent (the caller
+/// keeps them) rather than once per event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AgentFacts {
+    /// The attack or reconnaissance tool the user agent names.
+    pub offensive_tool: Option<&'static str>,
+}
+
+impl AgentFacts {
+    pub fn of(user_agent: &str) -> Self {
+        AgentFacts {
+            offensive_tool: access::offensive_tool_in(user_agent),
+        }
+    }
+}
+
 /// The rules configured for one analysis.
 #[derive(Debug)]
 pub struct RuleEngine {
@@ -191,6 +207,7 @@ impl RuleEngine {
         &self,
         wire: &WireEvent<'_>,
         event: &Event,
+        agent: &AgentFacts,
         interner: &Interner,
         hits: &mut RuleHits,
     ) {
@@ -198,7 +215,7 @@ impl RuleEngine {
         if self.any_resource.is_empty() && self.by_resource.is_empty() {
             return;
         }
-        let ctx = Ctx::new(wire, event, interner, &self.config);
+        let ctx = Ctx::new(wire, event, agent, interner, &self.config);
         let mut found = Vec::new();
         let earlier = hits.get(&event.audit_id);
         let candidates = self
