@@ -50,8 +50,15 @@ pub fn load(input: &InputArgs, mut analysis: Analysis) -> Loaded {
         let result = match parts(path, threads) {
             Some((size, starts)) => {
                 let file = analysis.add_file(&name);
-                let result =
-                    crate::parallel::load(path, size, &starts, &mut analysis, file, &mut progress);
+                let result = crate::parallel::load(
+                    path,
+                    size,
+                    &starts,
+                    threads,
+                    &mut analysis,
+                    file,
+                    &mut progress,
+                );
                 analysis.finish_file(file);
                 result
             }
@@ -77,7 +84,8 @@ fn parts(path: &Path, threads: usize) -> Option<(u64, Vec<u64>)> {
     if !crate::parallel::is_plain(path).ok()? {
         return None;
     }
-    let starts = crate::parallel::cuts(path, size, threads).ok()?;
+    let starts =
+        crate::parallel::cuts(path, size, threads * crate::parallel::PARTS_PER_THREAD).ok()?;
     (starts.len() > 1).then_some((size, starts))
 }
 

@@ -1,27 +1,34 @@
 //! Reading one large plain file on several threads.
 //!
-//! The file is cut into parts at line boundaries; each part is read into its own
-//! [`auditlens_core::Shard`] on its own thread, and the parts are appended to the analysis in
-//! file order (the core makes the result the same as one pass). Should a part be refused (the
-//! file is not plain JSON lines of audit events after all), that part and the rest of the file
-//! are read in one pass instead.
+//! The file is cut into parts at line boundaries, a few per thread; worker threads read each
+//! part into its own [`auditlens_core::Shard`], and the parts are appended to the analysis in
+//! file order as they finish (the core makes the result the same as one pass). Should a part
+//! be refused (the file is not plain JSON lines of audit events after all), that part and the
+//! rest of the file are read in one pass instead.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use auditlens_core::{Analysis, FileId};
+use auditlens_core::{Analysis, FileId, Shard};
 
 use crate::input::{read_chunks, Progress, CHUNK};
 
 /// Parts smaller than this are not worth a thread.
 const MIN_PART: u64 = 16 * 1024 * 1024;
 
-/// Where to cut a file of `size` bytes into at most `threads` parts: part starts, the first 0.
-pub fn cuts(path: &Path, size: u64, threads: usize) -> std::io::Result<Vec<u64>> {
-    let parts = (size / MIN_PART).clamp(1, threads.max(1) as u64);
+/// Parts per worker thread: appending one part then overlaps with reading the next ones, and
+/// the last part, which is appended alone, is small.
+pub const PARTS_PER_THREAD: usize = 4;
+
+/// Where to cut a file of `size` bytes into at most `parts` parts: part starts, the first 0.
+pub fn cuts(path: &Path, size: u64, parts: usize) -> std::io::Result<Vec<u64>> {
+    let parts = (size / MIN_PART).clamp(1, parts.max(1) as u64);
     let mut starts = vec![0];
     let mut file = File::open(path)?;
     let mut buffer = vec![0u8; 64 * 1024];
@@ -58,54 +65,98 @@ pub fn is_plain(path: &Path) -> std::io::Result<bool> {
 }
 
 /// Reads the whole file into `analysis` in parts starting at `starts` (from [`cuts`]).
+///
+/// `threads` workers take the parts in file order, each into a shard of its own, while this
+/// thread appends the finished ones in file order. With a few parts per worker, appending a
+/// part overlaps with reading the later ones.
 pub fn load(
     path: &Path,
     size: u64,
     starts: &[u64],
+    threads: usize,
     analysis: &mut Analysis,
     file: FileId,
     progress: &mut Progress,
 ) -> std::io::Result<()> {
     let ends: Vec<u64> = starts.iter().skip(1).copied().chain([size]).collect();
-    let done = AtomicU64::new(0);
-    let shards = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
+    let queue: Mutex<VecDeque<(usize, Shard)>> = Mutex::new(
+        starts
             .iter()
-            .zip(&ends)
-            .map(|(&start, &end)| {
-                let mut shard = analysis.shard(file, start);
-                let done = &done;
-                scope.spawn(move || -> std::io::Result<_> {
-                    read_range(path, start, end, &mut |chunk| {
-                        shard.push(chunk);
-                        done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    })?;
-                    if end == size {
-                        shard.finish();
-                    }
-                    Ok(shard)
-                })
-            })
-            .collect();
-        while !handles.iter().all(|h| h.is_finished()) {
+            .enumerate()
+            .map(|(index, &start)| (index, analysis.shard(file, start)))
+            .collect(),
+    );
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let (sender, finished) = mpsc::channel::<(usize, std::io::Result<Shard>)>();
+    let mut refused_from = None;
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, starts.len()) {
+            let sender = sender.clone();
+            let (queue, done, stop, ends) = (&queue, &done, &stop, &ends);
+            scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some((index, mut shard)) = next else {
+                    break;
+                };
+                let (start, end) = (starts[index], ends[index]);
+                let read = read_range(path, start, end, &mut |chunk| {
+                    shard.push(chunk);
+                    done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                });
+                if end == size {
+                    shard.finish();
+                }
+                if sender.send((index, read.map(|()| shard))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        // Parts arrive in any order; they are appended in file order.
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        loop {
+            match finished.recv_timeout(Duration::from_millis(100)) {
+                Ok((index, shard)) => {
+                    waiting.insert(index, shard);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
             progress.set(done.load(Ordering::Relaxed));
-            std::thread::sleep(Duration::from_millis(100));
+            while let Some(shard) = waiting.remove(&next) {
+                let appended = match shard {
+                    Ok(shard) => analysis.append_shard(shard).is_ok(),
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                };
+                if !appended {
+                    stop.store(true, Ordering::Relaxed);
+                    refused_from = Some(next);
+                    break;
+                }
+                next += 1;
+            }
+            if refused_from.is_some() {
+                break;
+            }
         }
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("a reader thread failed")))
-            })
-            .collect::<Vec<_>>()
     });
-    for (index, shard) in shards.into_iter().enumerate() {
-        if analysis.append_shard(shard?).is_err() {
-            // Not plain JSON lines after all: read this part and the rest in one pass.
-            let from = starts[index];
-            read_range(path, from, size, &mut |chunk| analysis.push(file, chunk))?;
-            break;
-        }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(index) = refused_from {
+        // Not plain JSON lines after all: read this part and the rest in one pass.
+        read_range(path, starts[index], size, &mut |chunk| {
+            analysis.push(file, chunk)
+        })?;
     }
     progress.set(done.load(Ordering::Relaxed));
     Ok(())
