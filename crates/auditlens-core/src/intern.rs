@@ -79,18 +79,24 @@ impl AuditId {
         if bytes.len() != 36 || bytes.get(14) == Some(&b'0') {
             return None;
         }
-        let mut value: u128 = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let digit = match (i, b) {
-                (8 | 13 | 18 | 23, b'-') => continue,
-                (8 | 13 | 18 | 23, _) => return None,
-                (_, b'0'..=b'9') => b - b'0',
-                (_, b'a'..=b'f') => b - b'a' + 10,
-                _ => return None,
-            };
-            value = value << 4 | u128::from(digit);
+        if [8, 13, 18, 23].iter().any(|&i| bytes.get(i) != Some(&b'-')) {
+            return None;
         }
-        Some(AuditId::from_u128(value))
+        let mut value: u128 = 0;
+        let mut digits = 0;
+        for &b in bytes {
+            let digit = HEX_DIGITS[usize::from(b)];
+            if digit == NOT_HEX {
+                if b == b'-' {
+                    continue;
+                }
+                return None;
+            }
+            value = value << 4 | u128::from(digit);
+            digits += 1;
+        }
+        // Dashes only where checked above: 32 digits.
+        (digits == 32).then(|| AuditId::from_u128(value))
     }
 
     fn from_u128(value: u128) -> AuditId {
@@ -165,6 +171,22 @@ impl Default for Interner {
     }
 }
 
+/// The value of each lowercase hex digit, by byte; [`NOT_HEX`] for any other byte.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            _ => NOT_HEX,
+        };
+        b += 1;
+    }
+    table
+};
+const NOT_HEX: u8 = 0xff;
+
 fn hash_str(text: &str) -> u64 {
     FxBuildHasher.hash_one(text)
 }
@@ -180,7 +202,7 @@ impl Interner {
         let (arena, ends) = (&self.text, &self.ends);
         let found = self
             .table
-            .find(hash, |sym| span_text(arena, ends, *sym) == text);
+            .find(hash, |sym| span_bytes(arena, ends, *sym) == text.as_bytes());
         if let Some(&sym) = found {
             return sym;
         }
@@ -197,7 +219,9 @@ impl Interner {
     pub fn get(&self, text: &str) -> Option<Sym> {
         let (arena, ends) = (&self.text, &self.ends);
         self.table
-            .find(hash_str(text), |sym| span_text(arena, ends, *sym) == text)
+            .find(hash_str(text), |sym| {
+                span_bytes(arena, ends, *sym) == text.as_bytes()
+            })
             .copied()
     }
 
@@ -332,6 +356,13 @@ fn span(ends: &[usize], index: u32) -> Option<std::ops::Range<usize>> {
     Some(start..end)
 }
 
+/// The bytes of `sym`'s text: what lookups compare, without checking character boundaries.
+fn span_bytes<'a>(text: &'a str, ends: &[usize], sym: Sym) -> &'a [u8] {
+    span(ends, sym.0)
+        .and_then(|range| text.as_bytes().get(range))
+        .unwrap_or(&[])
+}
+
 fn span_text<'a>(text: &'a str, ends: &[usize], sym: Sym) -> &'a str {
     span(ends, sym.0)
         .and_then(|range| text.get(range))
@@ -376,10 +407,11 @@ mod tests {
         let mut i = Interner::default();
         let texts = [
             "8f5a3c1e-2b7d-4e09-9a61-0c3b5d7e9f21",
-            // Uppercase, no version digit, wrong dashes, too short: interned.
+            // Uppercase, no version digit, wrong dashes, a dash too many, too short: interned.
             "8F5A3C1E-2B7D-4E09-9A61-0C3B5D7E9F21",
             "00000000-0000-0000-0000-000000000000",
             "8f5a3c1e2b7d-4e09-9a61-0c3b5d7e9f21-",
+            "8f5a3c1e-2b7d-4e09-9a61-0c3b5d7e-f21",
             "a1",
             "",
         ];
@@ -390,9 +422,9 @@ mod tests {
         }
         assert_eq!(ids[0].sym(), None, "a UUID is held by value");
         assert!(ids[1..].iter().all(|id| id.sym().is_some()));
-        assert_eq!(ids[5], AuditId::EMPTY);
+        assert_eq!(ids[6], AuditId::EMPTY);
         // Only the interned ones take up strings.
-        assert_eq!(i.len(), 5);
+        assert_eq!(i.len(), 6);
         assert_eq!(i.get_audit_id("b2"), None);
     }
 }

@@ -302,7 +302,9 @@ impl Profile {
         self.writes = self.writes.saturating_add(u64::from(obs.write));
         self.sensitive = self.sensitive.saturating_add(u64::from(obs.sensitive));
         let day = obs.time.div_euclid(DAY);
-        if self.days.len() < MAX_DAYS || self.days.first().is_some_and(|&d| d < day) {
+        // Most requests fall on the latest day seen, already listed.
+        let listed = self.days.last() == Some(&day);
+        if !listed && (self.days.len() < MAX_DAYS || self.days.first().is_some_and(|&d| d < day)) {
             self.days.insert(day);
             while self.days.len() > MAX_DAYS {
                 self.days.pop_first();
