@@ -244,10 +244,13 @@ impl EventStore {
         // taken in blocks, each freed once taken, so that the requests are not held twice.
         self.requests_reserve_exact(requests.len());
         let block = requests.len().div_ceil(8).max(4096);
+        // Reversed, so that each block is taken from the end: nothing left behind is moved.
+        requests.reverse();
         while !requests.is_empty() {
             let taken = block.min(requests.len());
-            for event in requests.drain(..taken) {
-                let mut event = remap(event, &sym, &list, &audit_id);
+            let from = requests.len() - taken;
+            for event in requests.drain(from..).rev() {
+                let mut event = remap(event, sym, list, audit_id);
                 event.source.line += line_base;
                 event.source.offset += byte_base;
                 self.add(event);
@@ -261,9 +264,9 @@ impl EventStore {
 /// The event with every interned id replaced by its id in another interner.
 fn remap(
     event: Event,
-    sym: &dyn Fn(Sym) -> Sym,
-    list: &dyn Fn(ListId) -> ListId,
-    audit_id: &dyn Fn(AuditId) -> AuditId,
+    sym: impl Fn(Sym) -> Sym,
+    list: impl Fn(ListId) -> ListId,
+    audit_id: impl Fn(AuditId) -> AuditId,
 ) -> Event {
     Event {
         audit_id: audit_id(event.audit_id),
