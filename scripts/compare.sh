@@ -2,7 +2,8 @@
 # Times `auditlens analyze` against what a person would use instead, on the same generated log,
 # on this machine, in one run: jq counting events by username, and DuckDB's GROUP BY over the
 # file with read_json (its Python package, in a virtualenv this script creates). Prints each
-# tool's time, throughput, peak memory, and the ratios to auditlens.
+# tool's time, throughput, peak memory, and the ratios to auditlens. auditlens and DuckDB run
+# three times each (AUDITLENS_COMPARE_RUNS), alternating, and their median time counts.
 #
 #   bash scripts/compare.sh          # a log of about 1 GB
 #   bash scripts/compare.sh 200MB    # a smaller one
@@ -46,8 +47,26 @@ duck_query="SELECT user.username, count(*) FROM read_json('$log', format='newlin
 
 log "timing on $(basename "$log") ($bytes bytes); first a warm-up read"
 cat "$log" >/dev/null
-read -r a_s a_kb < <(measure "$bin" analyze --quiet --format json "$log")
-read -r d_s d_kb < <(measure "$venv/bin/python" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$duck_query")
+# auditlens and DuckDB take a few seconds each and a shared machine's speed drifts: each runs
+# $runs times, alternating, and the median time (and largest peak) is kept. jq runs once.
+runs="${AUDITLENS_COMPARE_RUNS:-3}"
+a_runs=()
+d_runs=()
+for ((i = 0; i < runs; i++)); do
+  a_runs+=("$(measure "$bin" analyze --quiet --format json "$log")")
+  d_runs+=("$(measure "$venv/bin/python" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$duck_query")")
+done
+# Prints "median_seconds largest_peak_kb" of "seconds peak_kb" lines.
+summarize() {
+  printf '%s\n' "$@" | python3 -c '
+import statistics, sys
+runs = [line.split() for line in sys.stdin if line.strip()]
+print(statistics.median(float(s) for s, _ in runs), max(int(kb) for _, kb in runs))'
+}
+log "auditlens runs (s, KB): ${a_runs[*]}"
+log "DuckDB runs (s, KB): ${d_runs[*]}"
+read -r a_s a_kb < <(summarize "${a_runs[@]}")
+read -r d_s d_kb < <(summarize "${d_runs[@]}")
 read -r j_s j_kb < <(measure jq -n 'reduce inputs as $e ({}; .[$e.user.username] += 1)' "$log")
 
 python3 - "$bytes" "$a_s" "$a_kb" "$d_s" "$d_kb" "$j_s" "$j_kb" <<'PY'
