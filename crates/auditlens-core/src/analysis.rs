@@ -45,6 +45,10 @@ pub struct EventStore {
     /// Requests by auditID: (index into `requests`, [`audit_hash`] of its auditID). The hash
     /// is kept so that growing the table reads no request.
     by_audit_id: HashTable<(u32, u32)>,
+    /// Requests taken in from appended parts, which `by_audit_id` leaves out: ([`audit_hash`]
+    /// of the auditID, index into `requests`), sorted. A part's auditIDs are looked up here in
+    /// one merge of sorted lists rather than one random probe each.
+    appended: Vec<(u32, u32)>,
     /// Per distinct user agent: its client and version, and what the rules read from it.
     user_agents: IdMap<Sym, Agent>,
     diagnostics: Vec<Diagnostic>,
@@ -436,6 +440,7 @@ impl EventStore {
             }
         }
         self.by_audit_id = HashTable::new();
+        self.appended = Vec::new();
     }
 
     fn intern_opt(&mut self, text: Option<&str>) -> Sym {
@@ -576,6 +581,9 @@ impl EventStore {
 
     /// Adds an event, merging it into the request with the same auditID.
     pub(crate) fn add(&mut self, event: Event) {
+        if !self.appended.is_empty() {
+            self.index_appended();
+        }
         let short = audit_hash(event.audit_id);
         let requests = &self.requests;
         let same = |&(index, hash): &(u32, u32)| {
@@ -597,6 +605,38 @@ impl EventStore {
                 return;
             }
         };
+        self.merge_into(index, event);
+    }
+
+    /// Puts the requests of appended parts into the hash index, before events are added one
+    /// by one again (a later file read in one pass).
+    fn index_appended(&mut self) {
+        let appended = std::mem::take(&mut self.appended);
+        self.by_audit_id
+            .reserve(appended.len(), |&(_, h)| spread(h));
+        for (short, index) in appended {
+            self.by_audit_id
+                .insert_unique(spread(short), (index, short), |&(_, h)| spread(h));
+        }
+    }
+
+    /// The request with auditID `id` (whose [`audit_hash`] is `short`) among those added one
+    /// by one.
+    fn indexed(&self, id: AuditId, short: u32) -> Option<u32> {
+        let requests = &self.requests;
+        self.by_audit_id
+            .find(spread(short), |&(index, hash)| {
+                hash == short
+                    && requests
+                        .get(index as usize)
+                        .is_some_and(|kept| kept.audit_id == id)
+            })
+            .map(|&(index, _)| index)
+    }
+
+    /// Merges another stage of the request at `index` into it: the most complete stage is
+    /// kept, with the earliest time and every stage seen.
+    fn merge_into(&mut self, index: u32, event: Event) {
         let Some(kept) = self.requests.get_mut(index as usize) else {
             return;
         };
@@ -668,9 +708,85 @@ impl EventStore {
 }
 
 impl EventStore {
-    /// Makes room for `more` requests, exactly.
-    pub(crate) fn requests_reserve_exact(&mut self, more: usize) {
-        self.requests.reserve_exact(more);
+    /// Takes in the requests of a part that follows everything here, each passed through
+    /// `remap` (to this store's ids and positions) on the way; `audit_id` remaps an auditID
+    /// alone. The result is that of adding them one by one; the part's own requests have
+    /// distinct auditIDs already.
+    ///
+    /// The part's auditIDs are found among the appended requests by merging two sorted lists,
+    /// and among those added one by one by a probe of their hash index, which the first part
+    /// of a file, taken over whole, keeps small.
+    pub(crate) fn add_part(
+        &mut self,
+        mut requests: Vec<Event>,
+        audit_id: impl Fn(AuditId) -> AuditId,
+        remap: impl Fn(Event) -> Event,
+    ) {
+        // (hash, position in the part) of each request's auditID as it will be here.
+        let mut incoming: Vec<(u32, u32)> = Vec::with_capacity(requests.len());
+        let mut ids: Vec<AuditId> = Vec::with_capacity(requests.len());
+        for (local, event) in requests.iter().enumerate() {
+            let id = audit_id(event.audit_id);
+            incoming.push((audit_hash(id), local as u32));
+            ids.push(id);
+        }
+        incoming.sort_unstable();
+        // The request here each one joins, if any (u32::MAX: none).
+        let mut joins = vec![u32::MAX; requests.len()];
+        let mut at = 0;
+        for &(short, local) in &incoming {
+            let id = ids[local as usize];
+            while self.appended.get(at).is_some_and(|&(h, _)| h < short) {
+                at += 1;
+            }
+            let same_hash = self.appended[at..].iter().take_while(|&&(h, _)| h == short);
+            let found = same_hash
+                .map(|&(_, index)| index)
+                .find(|&index| {
+                    self.requests
+                        .get(index as usize)
+                        .is_some_and(|r| r.audit_id == id)
+                })
+                .or_else(|| self.indexed(id, short));
+            if let Some(index) = found {
+                joins[local as usize] = index;
+            }
+        }
+        drop(ids);
+        // Room for all of them at once, rather than growing by doubling past what is needed;
+        // taken in blocks, each freed once taken, so that the requests are not held twice.
+        self.requests.reserve_exact(requests.len());
+        let mut placed = vec![u32::MAX; requests.len()];
+        let block = requests.len().div_ceil(8).max(4096);
+        // Reversed, so that each block is taken from the end: nothing left behind is moved.
+        requests.reverse();
+        let mut local = 0;
+        while !requests.is_empty() {
+            let taken = block.min(requests.len());
+            let from = requests.len() - taken;
+            for event in requests.drain(from..).rev() {
+                let event = remap(event);
+                match joins[local] {
+                    u32::MAX => {
+                        placed[local] = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+                        self.requests.push(event);
+                    }
+                    index => self.merge_into(index, event),
+                }
+                local += 1;
+            }
+            requests.shrink_to_fit();
+        }
+        // The new requests join the sorted list; in hash order, their positions rise with
+        // their order in the part, so the list stays sorted by (hash, position).
+        let fresh =
+            incoming
+                .into_iter()
+                .filter_map(|(short, local)| match placed[local as usize] {
+                    u32::MAX => None,
+                    index => Some((short, index)),
+                });
+        self.appended = merge_sorted(std::mem::take(&mut self.appended), fresh);
     }
 
     /// True before any event, rule hit or diagnostic was kept.
@@ -693,6 +809,7 @@ impl EventStore {
         self.interner = other.interner;
         self.user_agents = other.user_agents;
         self.by_audit_id = other.by_audit_id;
+        self.appended = other.appended;
         self.rule_hits = other.rule_hits;
         self.requests = other.requests;
         for event in &mut self.requests {
@@ -730,6 +847,23 @@ fn audit_hash(id: AuditId) -> u32 {
     (mixed >> 32) as u32
 }
 
+/// The entries of two lists sorted by (hash, position), in one sorted list.
+fn merge_sorted(kept: Vec<(u32, u32)>, fresh: impl Iterator<Item = (u32, u32)>) -> Vec<(u32, u32)> {
+    let mut fresh = fresh.peekable();
+    if fresh.peek().is_none() {
+        return kept;
+    }
+    let mut merged = Vec::with_capacity(kept.len() + fresh.size_hint().0);
+    for entry in kept {
+        while let Some(earlier) = fresh.next_if(|f| *f < entry) {
+            merged.push(earlier);
+        }
+        merged.push(entry);
+    }
+    merged.extend(fresh);
+    merged
+}
+
 /// A table hash from a kept 32-bit one: its bits both pick the bucket (low bits) and tag the
 /// entry (high bits).
 fn spread(short: u32) -> u64 {
@@ -751,6 +885,100 @@ pub(crate) struct StoreParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two UUIDs whose [`audit_hash`] is the same.
+    fn colliding_uuids() -> (String, String) {
+        let mut interner = Interner::default();
+        let mut seen = std::collections::HashMap::new();
+        for i in 0..1_000_000u64 {
+            // Scattered suffixes (splitmix64): sequential ones never collide under this hash.
+            let mut z = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let text = format!("5a1d7c3e-0b2f-4c6a-9e81-{:012x}", (z ^ (z >> 31)) >> 16);
+            let id = interner.intern_audit_id(&text);
+            assert_eq!(id.sym(), None, "held by value");
+            if let Some(other) = seen.insert(audit_hash(id), text.clone()) {
+                return (other, text);
+            }
+        }
+        panic!("no two of a million UUIDs share a 32-bit hash");
+    }
+
+    fn line(id: &str, stage: &str, second: u32) -> String {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"{stage}","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"alice"}},"objectRef":{{"resource":"pods"}},"requestReceivedTimestamp":"2026-01-01T00:00:{second:02}.000000Z"}}"#
+        ) + "\n"
+    }
+
+    /// Requests of appended parts are found by auditID, not by hash alone: a request whose
+    /// auditID shares its hash with an appended one stays apart, and the appended one still
+    /// takes its later stage, whether it arrives in a later part or in a later file read in
+    /// one pass.
+    #[test]
+    fn appended_requests_are_told_apart_by_auditid() {
+        let (a, b) = colliding_uuids();
+        let x = "0d9e6f4a-3c2b-4a18-8f70-5b6c7d8e9f01";
+        let parts = [
+            line(x, "ResponseComplete", 1),
+            line(&a, "RequestReceived", 2),
+            line(&b, "ResponseComplete", 3) + &line(&a, "ResponseComplete", 4),
+        ];
+        let later = line(&b, "RequestReceived", 3) + &line(x, "RequestReceived", 1);
+        let summary = |analysis: &Analysis| -> Vec<(String, u8)> {
+            analysis
+                .requests()
+                .iter()
+                .map(|r| {
+                    let id = analysis.interner().audit_id_text(r.audit_id).into_owned();
+                    (id, r.stages_seen)
+                })
+                .collect()
+        };
+        let mut single = Analysis::new(Limits::default());
+        let file = single.add_file("a.log");
+        single.push(file, parts.concat().as_bytes());
+        let next = single.add_file("b.log");
+        single.push(next, later.as_bytes());
+        single.finish();
+        let mut parted = Analysis::new(Limits::default());
+        let file = parted.add_file("a.log");
+        let mut start = 0;
+        for part in &parts {
+            let mut shard = parted.shard(file, start);
+            shard.push(part.as_bytes());
+            assert!(parted.append_shard(shard).is_ok());
+            start += part.len() as u64;
+        }
+        assert_eq!(parted.store.appended.len(), 2, "a and b, appended");
+        let next = parted.add_file("b.log");
+        parted.push(next, later.as_bytes());
+        parted.finish();
+        let expected = summary(&single);
+        assert_eq!(expected.len(), 3, "{expected:?}");
+        assert!(expected.iter().all(|(_, stages)| stages.count_ones() == 2));
+        assert_eq!(summary(&parted), expected);
+    }
+
+    #[test]
+    fn sorted_lists_merge() {
+        let kept = vec![(1, 5), (3, 1), (3, 7), (9, 0)];
+        let fresh = [(0, 8), (3, 4), (9, 9), (12, 2)];
+        assert_eq!(
+            merge_sorted(kept, fresh.into_iter()),
+            [
+                (0, 8),
+                (1, 5),
+                (3, 1),
+                (3, 4),
+                (3, 7),
+                (9, 0),
+                (9, 9),
+                (12, 2)
+            ]
+        );
+        assert_eq!(merge_sorted(vec![(2, 2)], std::iter::empty()), [(2, 2)]);
+    }
 
     /// The request index spreads auditIDs over its buckets on every platform, UUIDs and
     /// interned ids alike (a hash that collapsed would make reading quadratic).

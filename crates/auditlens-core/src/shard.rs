@@ -203,7 +203,7 @@ impl EventStore {
     ) {
         let StoreParts {
             interner: other,
-            mut requests,
+            requests,
             hits,
             diagnostics,
             counted,
@@ -240,23 +240,12 @@ impl EventStore {
         for (id, hits) in hits {
             self.add_rule_hits(audit_id(id), hits);
         }
-        // Room for all of them at once, rather than growing by doubling past what is needed;
-        // taken in blocks, each freed once taken, so that the requests are not held twice.
-        self.requests_reserve_exact(requests.len());
-        let block = requests.len().div_ceil(8).max(4096);
-        // Reversed, so that each block is taken from the end: nothing left behind is moved.
-        requests.reverse();
-        while !requests.is_empty() {
-            let taken = block.min(requests.len());
-            let from = requests.len() - taken;
-            for event in requests.drain(from..).rev() {
-                let mut event = remap(event, sym, list, audit_id);
-                event.source.line += line_base;
-                event.source.offset += byte_base;
-                self.add(event);
-            }
-            requests.shrink_to_fit();
-        }
+        self.add_part(requests, audit_id, |event| {
+            let mut event = remap(event, sym, list, audit_id);
+            event.source.line += line_base;
+            event.source.offset += byte_base;
+            event
+        });
         self.take_diagnostics(diagnostics, counted, file, line_base, byte_base);
     }
 }

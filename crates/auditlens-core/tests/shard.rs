@@ -81,6 +81,64 @@ fn every_cut_of_a_real_log_gives_the_one_pass_result() {
     }
     let thirds = [starts[starts.len() / 3], starts[2 * starts.len() / 3]];
     assert_eq!(fingerprint(&sharded("demo.log", &bytes, &thirds)), expected);
+    // Many parts at once: stages cross cuts between appended parts, not only the first one.
+    for step in [2, 3, 5] {
+        let cuts: Vec<usize> = starts.iter().copied().step_by(step).collect();
+        assert_eq!(
+            fingerprint(&sharded("demo.log", &bytes, &cuts)),
+            expected,
+            "a cut every {step} lines"
+        );
+    }
+}
+
+#[test]
+fn a_log_read_twice_in_many_parts_merges_every_repeat() {
+    // The second copy repeats every auditID of the first: each of its requests joins one kept
+    // from an earlier part, appended or taken over.
+    let once = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let twice = [once.clone(), once].concat();
+    let single = one_pass("twice.log", &twice);
+    let expected = fingerprint(&single);
+    let starts = line_starts(&twice);
+    for step in [1, 4, 9] {
+        let cuts: Vec<usize> = starts.iter().copied().step_by(step).collect();
+        assert_eq!(
+            fingerprint(&sharded("twice.log", &twice, &cuts)),
+            expected,
+            "a cut every {step} lines"
+        );
+    }
+}
+
+#[test]
+fn a_file_read_in_one_pass_after_parts_joins_their_requests() {
+    // The second file repeats auditIDs of the first, whose requests were appended in parts.
+    let first = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let second = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let starts = line_starts(&first);
+    let cuts: Vec<usize> = starts.iter().copied().step_by(4).collect();
+    let mut parted = Analysis::new(Limits::default());
+    let a = parted.add_file("a.log");
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(&cuts);
+    bounds.push(first.len());
+    for part in bounds.windows(2) {
+        let mut shard = parted.shard(a, part[0] as u64);
+        shard.push(&first[part[0]..part[1]]);
+        assert!(parted.append_shard(shard).is_ok());
+    }
+    parted.finish_file(a);
+    let b = parted.add_file("b.log");
+    parted.push(b, &second);
+    parted.finish();
+    let mut single = Analysis::new(Limits::default());
+    let a = single.add_file("a.log");
+    single.push(a, &first);
+    let b = single.add_file("b.log");
+    single.push(b, &second);
+    single.finish();
+    assert_eq!(fingerprint(&parted), fingerprint(&single));
 }
 
 #[test]
