@@ -713,9 +713,9 @@ impl EventStore {
     /// alone. The result is that of adding them one by one; the part's own requests have
     /// distinct auditIDs already.
     ///
-    /// The part's auditIDs are found among the appended requests by merging two sorted lists,
-    /// and among those added one by one by a probe of their hash index, which the first part
-    /// of a file, taken over whole, keeps small.
+    /// The part's auditIDs are found among the requests of earlier appended parts by merging
+    /// two sorted lists, and among the rest (the first part of a file, taken over whole, and
+    /// requests added one by one) by a probe of their hash index.
     pub(crate) fn add_part(
         &mut self,
         mut requests: Vec<Event>,
