@@ -92,10 +92,11 @@ pub fn load(
     let mut refused_from = None;
     let mut failure = None;
     std::thread::scope(|scope| {
+        let mut workers = Vec::new();
         for _ in 0..threads.clamp(1, starts.len()) {
             let sender = sender.clone();
             let (queue, done, stop, ends) = (&queue, &done, &stop, &ends);
-            scope.spawn(move || loop {
+            workers.push(scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
@@ -114,7 +115,7 @@ pub fn load(
                 if sender.send((index, read.map(|()| shard))).is_err() {
                     break;
                 }
-            });
+            }));
         }
         drop(sender);
         // Parts arrive in any order; they are appended in file order.
@@ -147,6 +148,13 @@ pub fn load(
             if refused_from.is_some() {
                 break;
             }
+        }
+        stop.store(true, Ordering::Relaxed);
+        // A worker that failed (a bug, not bad input: the core does not panic on any input)
+        // leaves its part unread; that is an error, not a shorter analysis.
+        let crashed = workers.into_iter().any(|w| w.join().is_err());
+        if failure.is_none() && (crashed || (refused_from.is_none() && next < starts.len())) {
+            failure = Some(std::io::Error::other("a reader thread failed"));
         }
     });
     if let Some(e) = failure {
