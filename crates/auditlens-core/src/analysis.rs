@@ -586,17 +586,10 @@ impl EventStore {
         }
         let short = audit_hash(event.audit_id);
         let requests = &self.requests;
-        let same = |&(index, hash): &(u32, u32)| {
-            hash == short
-                && requests
-                    .get(index as usize)
-                    .is_some_and(|kept| kept.audit_id == event.audit_id)
-        };
+        let same =
+            |&(index, hash): &(u32, u32)| hash == short && holds(requests, index, event.audit_id);
         // One probe finds the request or the slot for a new one.
-        let index = match self
-            .by_audit_id
-            .entry(spread(short), same, |&(_, h)| spread(h))
-        {
+        let index = match self.by_audit_id.entry(spread(short), same, rehash) {
             Entry::Occupied(found) => found.get().0,
             Entry::Vacant(slot) => {
                 let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
@@ -612,11 +605,10 @@ impl EventStore {
     /// by one again (a later file read in one pass).
     fn index_appended(&mut self) {
         let appended = std::mem::take(&mut self.appended);
-        self.by_audit_id
-            .reserve(appended.len(), |&(_, h)| spread(h));
+        self.by_audit_id.reserve(appended.len(), rehash);
         for (short, index) in appended {
             self.by_audit_id
-                .insert_unique(spread(short), (index, short), |&(_, h)| spread(h));
+                .insert_unique(spread(short), (index, short), rehash);
         }
     }
 
@@ -626,10 +618,7 @@ impl EventStore {
         let requests = &self.requests;
         self.by_audit_id
             .find(spread(short), |&(index, hash)| {
-                hash == short
-                    && requests
-                        .get(index as usize)
-                        .is_some_and(|kept| kept.audit_id == id)
+                hash == short && holds(requests, index, id)
             })
             .map(|&(index, _)| index)
     }
@@ -742,11 +731,7 @@ impl EventStore {
             let same_hash = self.appended[at..].iter().take_while(|&&(h, _)| h == short);
             let found = same_hash
                 .map(|&(_, index)| index)
-                .find(|&index| {
-                    self.requests
-                        .get(index as usize)
-                        .is_some_and(|r| r.audit_id == id)
-                })
+                .find(|&index| holds(&self.requests, index, id))
                 .or_else(|| self.indexed(id, short));
             if let Some(index) = found {
                 joins[local as usize] = index;
@@ -868,6 +853,18 @@ fn merge_sorted(kept: Vec<(u32, u32)>, fresh: impl Iterator<Item = (u32, u32)>) 
 /// entry (high bits).
 fn spread(short: u32) -> u64 {
     u64::from(short) << 32 | u64::from(short)
+}
+
+/// The table hash of an entry of the request index, from the hash it keeps.
+fn rehash(&(_, short): &(u32, u32)) -> u64 {
+    spread(short)
+}
+
+/// True when the request at `index` has auditID `id`.
+fn holds(requests: &[Event], index: u32, id: AuditId) -> bool {
+    requests
+        .get(index as usize)
+        .is_some_and(|kept| kept.audit_id == id)
 }
 
 /// What a store holds, taken apart.
