@@ -48,6 +48,12 @@ type Texts<'a> = HashMap<Cow<'a, str>, Cow<'a, str>>;
 /// A map of strings to lists of them, as a user's `extra`.
 type TextLists<'a> = HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>;
 
+/// The text of one JSON string value (`"..."`, escapes and all), borrowed from `json` where
+/// it holds no escapes; `None` when `json` is not a string.
+pub(crate) fn string(json: &str) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<Text<'_>>(json).ok().map(|t| t.0)
+}
+
 fn texts(list: Vec<Text<'_>>) -> Vec<Cow<'_, str>> {
     list.into_iter().map(|t| t.0).collect()
 }
@@ -80,4 +86,17 @@ pub(crate) fn map<'de, D: Deserializer<'de>>(
 ) -> Result<Option<Texts<'de>>, D::Error> {
     let map = Option::<HashMap<Text<'de>, Text<'de>>>::deserialize(deserializer)?;
     Ok(map.map(|m| m.into_iter().map(|(k, v)| (k.0, v.0)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_value_is_borrowed_unless_it_holds_an_escape() {
+        assert!(matches!(string(r#""plain""#), Some(Cow::Borrowed("plain"))));
+        assert!(matches!(string(r#""a \"b\"""#), Some(Cow::Owned(t)) if t == r#"a "b""#));
+        assert_eq!(string("{}"), None);
+        assert_eq!(string("12"), None);
+    }
 }

@@ -513,7 +513,7 @@ impl Formats {
 
 /// The text of a JSON string value.
 fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<Cow<'_, str>>(raw.get()).ok()
+    borrow::string(raw.get())
 }
 
 /// What a wrapper field holds: the text of a JSON string, or the JSON of an object.
