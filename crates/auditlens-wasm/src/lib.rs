@@ -42,6 +42,12 @@ pub fn into_error(error: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&error.to_string()).into()
 }
 
+/// A rules configuration (TOML), or an error saying why it is not one.
+fn parse_rules(text: &str) -> Result<RuleConfig, JsValue> {
+    RuleConfig::parse(text)
+        .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))
+}
+
 fn to_json(value: &impl Serialize) -> String {
     // The view types hold only strings, numbers, lists and maps with string keys: they always
     // serialize. Should that change, an empty object is better than a trap in the tab.
@@ -90,9 +96,7 @@ impl Part {
     pub fn new(names: Vec<String>, file: u32, start: f64, rules: &str) -> Result<Part, JsValue> {
         let mut analysis = Analysis::new(Limits::default());
         if !rules.is_empty() {
-            let config = RuleConfig::parse(rules)
-                .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))?;
-            analysis = analysis.with_rules(config);
+            analysis = analysis.with_rules(parse_rules(rules)?);
         }
         let ids: Vec<FileId> = names.iter().map(|name| analysis.add_file(name)).collect();
         let id = ids
@@ -160,8 +164,7 @@ impl Session {
                 "load the rules configuration before adding files",
             ));
         }
-        let config = RuleConfig::parse(config)
-            .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))?;
+        let config = parse_rules(config)?;
         self.analysis = std::mem::take(&mut self.analysis).with_rules(config);
         Ok(())
     }
