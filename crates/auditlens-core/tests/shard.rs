@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use auditlens_core::{Analysis, Limits, PartError};
+use auditlens_core::{Analysis, FileId, Limits, PartError};
 
 fn read(relative: &str) -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -31,15 +31,18 @@ fn one_pass(name: &str, bytes: &[u8]) -> Analysis {
     analysis
 }
 
-/// Reads `bytes` as parts cut at `cuts` (byte positions just after a newline), each on a
-/// shard, appended in order.
-fn sharded(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
-    let mut analysis = Analysis::new(Limits::default());
-    let file = analysis.add_file(name);
+/// Where the parts of `len` bytes cut at `cuts` start and end: 0, the cuts, `len`.
+fn bounds(cuts: &[usize], len: usize) -> Vec<usize> {
     let mut bounds = vec![0];
     bounds.extend_from_slice(cuts);
-    bounds.push(bytes.len());
-    for part in bounds.windows(2) {
+    bounds.push(len);
+    bounds
+}
+
+/// Appends `bytes`, the whole of `file`, as parts cut at `cuts` (byte positions just after a
+/// newline), each read on a shard in 4096-byte chunks.
+fn append_in_parts(analysis: &mut Analysis, file: FileId, bytes: &[u8], cuts: &[usize]) {
+    for part in bounds(cuts, bytes.len()).windows(2) {
         let mut shard = analysis.shard(file, part[0] as u64);
         for chunk in bytes[part[0]..part[1]].chunks(4096) {
             shard.push(chunk);
@@ -52,6 +55,13 @@ fn sharded(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
             "part {part:?} refused"
         );
     }
+}
+
+/// Reads `bytes` as parts cut at `cuts`, each on a shard, appended in order.
+fn sharded(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file(name);
+    append_in_parts(&mut analysis, file, bytes, cuts);
     analysis.finish();
     analysis
 }
@@ -120,14 +130,7 @@ fn a_file_read_in_one_pass_after_parts_joins_their_requests() {
     let cuts: Vec<usize> = starts.iter().copied().step_by(4).collect();
     let mut parted = Analysis::new(Limits::default());
     let a = parted.add_file("a.log");
-    let mut bounds = vec![0];
-    bounds.extend_from_slice(&cuts);
-    bounds.push(first.len());
-    for part in bounds.windows(2) {
-        let mut shard = parted.shard(a, part[0] as u64);
-        shard.push(&first[part[0]..part[1]]);
-        assert!(parted.append_shard(shard).is_ok());
-    }
+    append_in_parts(&mut parted, a, &first, &cuts);
     parted.finish_file(a);
     let b = parted.add_file("b.log");
     parted.push(b, &second);
@@ -190,17 +193,7 @@ fn a_file_sharded_after_another_gives_the_one_pass_result() {
         let b = analysis.add_file("b.log");
         analysis.push(a, &first);
         analysis.finish_file(a);
-        let mut bounds = vec![0];
-        bounds.extend_from_slice(cuts);
-        bounds.push(second.len());
-        for part in bounds.windows(2) {
-            let mut shard = analysis.shard(b, part[0] as u64);
-            shard.push(&second[part[0]..part[1]]);
-            if part[1] == second.len() {
-                shard.finish();
-            }
-            assert!(analysis.append_shard(shard).is_ok());
-        }
+        append_in_parts(&mut analysis, b, &second, cuts);
         analysis.finish();
         fingerprint(&analysis)
     };
@@ -223,9 +216,7 @@ fn a_file_sharded_after_another_gives_the_one_pass_result() {
 fn via_bytes(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
     let mut analysis = Analysis::new(Limits::default());
     let file = analysis.add_file(name);
-    let mut bounds = vec![0];
-    bounds.extend_from_slice(cuts);
-    bounds.push(bytes.len());
+    let bounds = bounds(cuts, bytes.len());
     analysis.push(file, &bytes[..bounds[1]]);
     for part in bounds.windows(2).skip(1) {
         // The part is read where only the file names are known.
