@@ -18,8 +18,7 @@ log="$data/bench-$size.log"
 venv="$data/venv"
 mkdir -p "$data"
 
-command -v jq >/dev/null || { log "installing jq"; apt-get install -y -qq jq >/dev/null; }
-[[ -x /usr/bin/time ]] || { log "installing time"; apt-get install -y -qq time >/dev/null; }
+apt_install_missing jq time
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
   log "creating $venv with duckdb"
   python3 -m venv "$venv"

@@ -16,7 +16,7 @@ data="${AUDITLENS_BENCH_DIR:-bench-data}"
 sample="$data/sample-30MB.log"
 mkdir -p "$data"
 
-command -v valgrind >/dev/null || { log "installing valgrind"; apt-get install -y -qq valgrind >/dev/null; }
+apt_install_missing valgrind
 
 cargo build --release --locked -q -p auditlens-cli
 bin=target/release/auditlens

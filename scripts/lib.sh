@@ -38,6 +38,24 @@ esac
 log() { printf '%s: %s\n' "${LOG_PREFIX:-auditlens}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Installs those of the Debian packages "$@" that are missing (after `apt-get update`), with
+# sudo when not root. Returns at once when all are present.
+apt_install_missing() {
+  local missing=() pkg sudo=()
+  for pkg in "$@"; do
+    if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" != "ii " ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
+  log "apt: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 rustup_has_wasm_std() {
   command -v rustup >/dev/null 2>&1 &&
     rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"

@@ -32,19 +32,8 @@ step() { step_started=$SECONDS; log "$*"; }
 step_done() { log "  done in $((SECONDS - step_started)) s"; }
 
 install_apt_packages() {
-  local missing=() pkg
-  for pkg in "${APT_PACKAGES[@]}"; do
-    if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" != "ii " ]]; then
-      missing+=("$pkg")
-    fi
-  done
-  if ((${#missing[@]} == 0)); then
-    log "apt: all ${#APT_PACKAGES[@]} packages present"
-    return
-  fi
-  step "apt: installing ${missing[*]}"
-  "${SUDO[@]}" apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  step "apt: ${#APT_PACKAGES[@]} packages, installing any missing"
+  apt_install_missing "${APT_PACKAGES[@]}"
   step_done
 }
 
