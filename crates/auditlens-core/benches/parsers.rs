@@ -1,11 +1,14 @@
-//! serde_json against simd-json on these events: is a SIMD JSON parser worth it here?
+//! serde_json against two SIMD JSON parsers (simd-json, sonic-rs) on these events: is a SIMD
+//! JSON parser worth it here?
 //!
-//! `cargo bench -p auditlens-core --bench parsers`. Both parse every line of a simulated log
-//! into the same borrowed struct (the fields the analysis reads, bodies skipped), so the
+//! `cargo bench -p auditlens-core --bench parsers`. All three parse every line of a simulated
+//! log into the same borrowed struct (the fields the analysis reads, bodies skipped), so the
 //! comparison is of the parsers alone:
 //! - `serde_json`: as the core reads a record (one UTF-8 check, then `from_str`);
 //! - `simd_json`: the line copied into a reusable buffer (the parser unescapes in place), then
-//!   `simd_json::serde::from_slice`.
+//!   `simd_json::serde::from_slice`;
+//! - `sonic_rs` (native builds only): `sonic_rs::from_slice` on the line as it is (it validates
+//!   UTF-8 itself).
 
 #![allow(clippy::unwrap_used)]
 
@@ -127,7 +130,7 @@ fn lines() -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
 
 fn parsers(c: &mut Criterion) {
     let (log, ranges) = lines();
-    // Both parsers must agree on every line before their speed means anything.
+    // The parsers must agree on every line before their speed means anything.
     let mut buffer = Vec::new();
     for range in &ranges {
         let line = &log[range.clone()];
@@ -136,6 +139,12 @@ fn parsers(c: &mut Criterion) {
         buffer.extend_from_slice(line);
         let b = digest(&simd_json::serde::from_slice::<Fields<'_>>(&mut buffer).unwrap());
         assert_eq!(a, b, "the parsers disagree on a line");
+        #[cfg(not(target_arch = "wasm32"))]
+        assert_eq!(
+            a,
+            digest(&sonic_rs::from_slice::<Fields<'_>>(line).unwrap()),
+            "the parsers disagree on a line"
+        );
     }
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Bytes(log.len() as u64));
@@ -158,6 +167,16 @@ fn parsers(c: &mut Criterion) {
                 buffer.clear();
                 buffer.extend_from_slice(&log[range.clone()]);
                 total += digest(&simd_json::serde::from_slice::<Fields<'_>>(&mut buffer).unwrap());
+            }
+            black_box(total)
+        });
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    group.bench_function("sonic_rs", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for range in &ranges {
+                total += digest(&sonic_rs::from_slice::<Fields<'_>>(&log[range.clone()]).unwrap());
             }
             black_box(total)
         });
