@@ -84,8 +84,7 @@ fn parts(path: &Path, threads: usize) -> Option<(u64, Vec<u64>)> {
     if !crate::parallel::is_plain(path).ok()? {
         return None;
     }
-    let starts =
-        crate::parallel::cuts(path, size, threads * crate::parallel::PARTS_PER_THREAD).ok()?;
+    let starts = crate::parallel::cuts(path, size, threads).ok()?;
     (starts.len() > 1).then_some((size, starts))
 }
 

@@ -1,10 +1,10 @@
 //! Reading one large plain file on several threads.
 //!
-//! The file is cut into parts at line boundaries, a few per thread; worker threads read each
-//! part into its own [`auditlens_core::Shard`], and the parts are appended to the analysis in
-//! file order as they finish (the core makes the result the same as one pass). Should a part
-//! be refused (the file is not plain JSON lines of audit events after all), that part and the
-//! rest of the file are read in one pass instead.
+//! The file is cut into parts at line boundaries, several per thread and smaller towards the
+//! end of the file; worker threads read each part into its own [`auditlens_core::Shard`], and
+//! the parts are appended to the analysis in file order as they finish (the core makes the
+//! result the same as one pass). Should a part be refused (the file is not plain JSON lines of
+//! audit events after all), that part and the rest of the file are read in one pass instead.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -22,18 +22,36 @@ use crate::input::{read_chunks, Progress, CHUNK};
 /// Parts smaller than this are not worth a thread.
 const MIN_PART: u64 = 16 * 1024 * 1024;
 
-/// Parts per worker thread: appending one part then overlaps with reading the next ones, and
-/// the last part, which is appended alone, is small.
-pub const PARTS_PER_THREAD: usize = 4;
+/// Where to start each part of a file of `size` bytes read by `threads` workers, before the
+/// starts are moved to line boundaries: the first is 0.
+///
+/// Parts shrink as the file is used up (each takes `1 / (2 * threads)` of what is left, at
+/// least [`MIN_PART`]). Early parts are large, so that there are few appends; the last ones
+/// are small, so that no worker is left reading a large part alone at the end while the
+/// other cores wait, and the last append, which nothing overlaps, is short.
+pub fn plan(size: u64, threads: usize) -> Vec<u64> {
+    let share = 2 * threads.max(1) as u64;
+    let mut starts = vec![0];
+    let mut at = 0;
+    loop {
+        let left = size - at;
+        let step = (left / share).max(MIN_PART);
+        if threads < 2 || left < step + MIN_PART {
+            return starts;
+        }
+        at += step;
+        starts.push(at);
+    }
+}
 
-/// Where to cut a file of `size` bytes into at most `parts` parts: part starts, the first 0.
-pub fn cuts(path: &Path, size: u64, parts: usize) -> std::io::Result<Vec<u64>> {
-    let parts = (size / MIN_PART).clamp(1, parts.max(1) as u64);
+/// Where to cut a file of `size` bytes for `threads` workers: part starts, the first 0, each
+/// after a newline (see [`plan`]).
+pub fn cuts(path: &Path, size: u64, threads: usize) -> std::io::Result<Vec<u64>> {
     let mut starts = vec![0];
     let mut file = File::open(path)?;
     let mut buffer = vec![0u8; 64 * 1024];
-    for k in 1..parts {
-        let mut at = size * k / parts;
+    for planned in plan(size, threads).into_iter().skip(1) {
+        let mut at = planned;
         if at <= *starts.last().unwrap_or(&0) {
             continue;
         }
@@ -67,7 +85,7 @@ pub fn is_plain(path: &Path) -> std::io::Result<bool> {
 /// Reads the whole file into `analysis` in parts starting at `starts` (from [`cuts`]).
 ///
 /// `threads` workers take the parts in file order, each into a shard of its own, while this
-/// thread appends the finished ones in file order. With a few parts per worker, appending a
+/// thread appends the finished ones in file order. With several parts per worker, appending a
 /// part overlaps with reading the later ones.
 pub fn load(
     path: &Path,
@@ -180,4 +198,47 @@ fn read_range(
     file.seek(SeekFrom::Start(start))?;
     let mut reader = file.take(end - start);
     read_chunks(&mut reader, &mut vec![0u8; CHUNK], push)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Part sizes of a plan.
+    fn sizes(size: u64, threads: usize) -> Vec<u64> {
+        let starts = plan(size, threads);
+        let ends = starts.iter().skip(1).copied().chain([size]);
+        starts.iter().zip(ends).map(|(s, e)| e - s).collect()
+    }
+
+    #[test]
+    fn parts_shrink_towards_the_end_of_the_file() {
+        let gb = 1_000_000_000;
+        let parts = sizes(gb, 2);
+        assert_eq!(parts.iter().sum::<u64>(), gb);
+        assert_eq!(parts[0], gb / 4);
+        assert!(
+            parts.windows(2).take(parts.len() - 2).all(|w| w[0] >= w[1]),
+            "{parts:?}"
+        );
+        assert!(parts.iter().all(|&p| p >= MIN_PART), "{parts:?}");
+        // The last part is small: reading it alone at the end takes a fraction of the file.
+        let last = *parts.last().unwrap_or(&0);
+        assert!(last < 2 * MIN_PART, "{parts:?}");
+        assert!((8..=16).contains(&parts.len()), "{parts:?}");
+        // More threads, smaller shares.
+        let four = sizes(gb, 4);
+        assert_eq!(four[0], gb / 8);
+        assert!(four.len() > parts.len());
+    }
+
+    #[test]
+    fn small_files_and_one_thread_are_one_part() {
+        assert_eq!(plan(1_000_000_000, 1), vec![0]);
+        assert_eq!(plan(2 * MIN_PART - 1, 2), vec![0]);
+        assert_eq!(plan(0, 2), vec![0]);
+        assert_eq!(sizes(2 * MIN_PART, 2), vec![MIN_PART, MIN_PART]);
+        // What is left after a part is never smaller than a part.
+        assert_eq!(sizes(3 * MIN_PART - 1, 2), vec![MIN_PART, 2 * MIN_PART - 1]);
+    }
 }
