@@ -44,10 +44,52 @@ struct NetworkInfo {
     public: bool,
 }
 
+/// Slots of [`HashCache`] (16 bytes each).
+const HASH_SLOTS: usize = 4096;
+
+/// The stable hashes of recently used strings: a direct-mapped cache, slot by the string's
+/// [`Sym`]. A request's dimensions are hashed about fifteen times; most are the same few
+/// hundred verbs, resources, namespaces and clients, so nearly every lookup hits, and a miss
+/// hashes the string again. Its size is fixed, however many distinct strings a log holds.
+struct HashCache {
+    /// `(sym index + 1, hash)`; 0 marks an empty slot.
+    slots: Box<[(u64, u64)]>,
+}
+
+impl Default for HashCache {
+    fn default() -> Self {
+        HashCache {
+            slots: vec![(0, 0); HASH_SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl std::fmt::Debug for HashCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashCache").finish_non_exhaustive()
+    }
+}
+
+impl HashCache {
+    fn hash(&mut self, interner: &Interner, sym: Sym) -> u64 {
+        let tag = u64::from(sym.index()) + 1;
+        let index = sym.index() as usize % HASH_SLOTS;
+        match self.slots.get_mut(index) {
+            Some(&mut (t, h)) if t == tag => h,
+            Some(slot) => {
+                let h = stable_hash(interner.resolve(sym));
+                *slot = (tag, h);
+                h
+            }
+            None => stable_hash(interner.resolve(sym)),
+        }
+    }
+}
+
 /// Caches behind [`Featurizer::prepare`].
 #[derive(Debug, Default)]
 pub struct Featurizer {
-    hashes: IdMap<Sym, u64>,
+    hashes: HashCache,
     resources: IdMap<(Sym, Sym), Sym>,
     paths: IdMap<Sym, Sym>,
     actions: IdMap<(Sym, Sym), Sym>,
@@ -58,14 +100,9 @@ pub struct Featurizer {
 const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
 impl Featurizer {
-    /// The stable hash of an interned string, computed once.
+    /// The stable hash of an interned string (see [`HashCache`]).
     pub fn hash(&mut self, interner: &Interner, sym: Sym) -> u64 {
-        if let Some(&h) = self.hashes.get(&sym) {
-            return h;
-        }
-        let h = stable_hash(interner.resolve(sym));
-        self.hashes.insert(sym, h);
-        h
+        self.hashes.hash(interner, sym)
     }
 
     /// The key of a single string with its hash.
@@ -259,6 +296,25 @@ pub fn network_of(ip: &str) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_hashes_are_the_strings_hashes() {
+        let mut interner = Interner::default();
+        let syms: Vec<Sym> = (0..3 * HASH_SLOTS)
+            .map(|i| interner.intern(&format!("value-{i}")))
+            .collect();
+        let mut feat = Featurizer::default();
+        // Syms HASH_SLOTS apart share a slot: each evicts the other, several rounds over.
+        for _ in 0..3 {
+            for &sym in syms.iter().rev() {
+                assert_eq!(
+                    feat.hash(&interner, sym),
+                    stable_hash(interner.resolve(sym))
+                );
+            }
+        }
+        assert_eq!(feat.hash(&interner, Sym::EMPTY), stable_hash(""));
+    }
 
     #[test]
     fn networks() {
