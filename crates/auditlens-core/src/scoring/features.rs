@@ -100,7 +100,7 @@ pub struct Featurizer {
 const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
 impl Featurizer {
-    /// The stable hash of an interned string (see [`HashCache`]).
+    /// The stable hash of an interned string, from a small cache of recent ones.
     pub fn hash(&mut self, interner: &Interner, sym: Sym) -> u64 {
         self.hashes.hash(interner, sym)
     }
