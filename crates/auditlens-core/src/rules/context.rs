@@ -229,6 +229,16 @@ impl<'a> Ctx<'a> {
         self.texts(&self.groups, self.event.groups)
     }
 
+    /// True when the actor is in `group`. Reads the interned list as it is, without listing
+    /// the group names: a rule asks this of every request.
+    pub fn in_group(&self, group: &str) -> bool {
+        let interner = self.interner;
+        interner
+            .list(self.event.groups)
+            .iter()
+            .any(|&g| interner.resolve(g) == group)
+    }
+
     fn texts<'c>(&self, cell: &'c OnceCell<Vec<&'a str>>, list: ListId) -> &'c [&'a str] {
         let interner = self.interner;
         cell.get_or_init(|| {
@@ -241,7 +251,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn anonymous(&self) -> bool {
-        self.user == "system:anonymous" || self.groups().contains(&"system:unauthenticated")
+        self.user == "system:anonymous" || self.in_group("system:unauthenticated")
     }
 
     /// A `system:` identity (Falco's "non-system user" is the opposite).
