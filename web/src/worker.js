@@ -112,6 +112,7 @@ const ops = {
     files = list;
     const total = list.reduce((sum, f) => sum + f.size, 0);
     const ids = list.map((f) => session.addFile(f.name));
+    ids.forEach((id, i) => session.setFileSize(id, list[i].size));
     const started = performance.now();
     let done = 0;
     let last = 0;

@@ -95,12 +95,17 @@ fn load_one(
     buffer: &mut [u8],
     progress: &mut Progress,
 ) -> std::io::Result<()> {
-    let mut reader: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let (mut reader, size): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(File::open(path)?)
+        let opened = File::open(path)?;
+        let size = opened.metadata().ok().map(|m| m.len());
+        (Box::new(opened), size)
     };
     let file = analysis.add_file(name);
+    if let Some(size) = size {
+        analysis.set_file_size(file, size);
+    }
     let result = read_chunks(&mut reader, buffer, &mut |chunk| {
         analysis.push(file, chunk);
         progress.advance(chunk.len() as u64);

@@ -35,7 +35,21 @@ struct InputFile {
     name: String,
     reader: FileReader,
     finished: bool,
+    /// The file's size in bytes, when the caller knows it (see [`Analysis::set_file_size`]).
+    size: Option<u64>,
+    /// Bytes pushed so far.
+    pushed: u64,
+    /// Requests held when the file's first bytes arrived.
+    requests_before: usize,
 }
+
+/// Bytes of a file of known size after which its requests so far show how much room the rest
+/// will take.
+const ESTIMATE_AFTER: u64 = 16 << 20;
+
+/// The fewest bytes a request is assumed to take, whatever a file's first bytes held: bounds
+/// the room set aside for a file whose first requests were unusually small.
+const MIN_REQUEST_BYTES: u64 = 256;
 
 /// Normalized requests and the diagnostics met on the way.
 #[derive(Debug, Default)]
@@ -194,10 +208,26 @@ impl Analysis {
             name: name.to_string(),
             reader: FileReader::new(name, id, self.limits),
             finished: false,
+            size: None,
+            pushed: 0,
+            requests_before: 0,
         });
         self.store.file_diagnostics.push(0);
         self.store.file_last_time.push(0);
         FileId(id)
+    }
+
+    /// Says how many bytes a file holds (as pushed: compressed, for a gzip file), when known.
+    ///
+    /// Once its first 16 MB are read, the requests they held say how many the whole file will
+    /// hold, and room for them all is set aside at once. Without it, the list of requests grows
+    /// by doubling: each time, the old list is copied into a new one twice its size, which in
+    /// wasm's linear memory (which never shrinks) leaves the peak far above what the requests
+    /// need. Parts appended later (see [`Analysis::append_shard`]) then fit in that room too.
+    pub fn set_file_size(&mut self, file: FileId, bytes: u64) {
+        if let Some(input) = self.files.get_mut(file.0 as usize) {
+            input.size = Some(bytes);
+        }
     }
 
     /// Reads the next chunk of a file.
@@ -209,7 +239,22 @@ impl Analysis {
             return;
         }
         self.store.current_file = file.0 as usize;
+        if input.pushed == 0 {
+            input.requests_before = self.store.requests.len();
+        }
+        let before = input.pushed;
+        input.pushed = before.saturating_add(bytes.len() as u64);
         input.reader.push(bytes, &mut self.store);
+        if let (Some(size), true) = (input.size, before < ESTIMATE_AFTER) {
+            if input.pushed >= ESTIMATE_AFTER {
+                let seen = self
+                    .store
+                    .requests
+                    .len()
+                    .saturating_sub(input.requests_before);
+                self.store.make_room(seen, input.pushed, size);
+            }
+        }
     }
 
     /// Ends a file: its last line is read.
@@ -409,6 +454,21 @@ impl Analysis {
 impl EventStore {
     /// Puts the requests in time order (ties in file order) and frees the auditID index,
     /// which only merging stages needs.
+    /// Sets aside room for the requests a file of `size` bytes will hold, having held `seen` in
+    /// its first `read` bytes (with a small margin, and never more than one per
+    /// [`MIN_REQUEST_BYTES`]). Where that room cannot be had, the list grows as it would have.
+    fn make_room(&mut self, seen: usize, read: u64, size: u64) {
+        if read == 0 || seen == 0 {
+            return;
+        }
+        let expected = (seen as u128 * u128::from(size) / u128::from(read))
+            .min(u128::from(size / MIN_REQUEST_BYTES));
+        let wanted = expected + expected / 32;
+        let more = usize::try_from(wanted.saturating_sub(seen as u128)).unwrap_or(usize::MAX);
+        // Only a hint: a refusal (too large for this platform) leaves things as they were.
+        let _ = self.requests.try_reserve_exact(more);
+    }
+
     fn sort_by_time(&mut self) {
         // Sorting small keys and then moving each request once is faster than sorting the
         // requests, and needs no second copy of them.
@@ -882,6 +942,66 @@ pub(crate) struct StoreParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A simulated log of about `bytes` bytes.
+    fn simulated(bytes: u64) -> Vec<u8> {
+        let mut simulator =
+            auditlens_sim::Simulator::new(auditlens_sim::SimConfig::benchmark(bytes));
+        let mut log = Vec::new();
+        while simulator.next_line(&mut log) {}
+        log
+    }
+
+    /// Reads `log` in 256 KB chunks, telling the analysis the file's size as `size`.
+    fn read(log: &[u8], size: Option<u64>) -> Analysis {
+        let mut analysis = Analysis::new(Limits::default());
+        let file = analysis.add_file("a.log");
+        if let Some(size) = size {
+            analysis.set_file_size(file, size);
+        }
+        for chunk in log.chunks(256 * 1024) {
+            analysis.push(file, chunk);
+        }
+        analysis.finish_file(file);
+        analysis
+    }
+
+    #[test]
+    fn a_known_size_sets_room_aside_once() {
+        // About 70,000 requests: growing by doubling ends at room for 131,072.
+        let log = simulated(70_000_000);
+        let mut plain = read(&log, None);
+        let (len, doubled) = (plain.store.requests.len(), plain.store.requests.capacity());
+        assert!(
+            doubled > len + len / 2,
+            "{len} requests, room for {doubled}"
+        );
+        // Told the size, room for every request is set aside after 16 MB, with a small margin.
+        let mut sized = read(&log, Some(log.len() as u64));
+        let room = sized.store.requests.capacity();
+        assert!(
+            room >= len && room <= len + len / 10,
+            "{len} requests, room for {room}"
+        );
+        // The room changes nothing else.
+        plain.finish();
+        sized.finish();
+        assert_eq!(
+            serde_json::to_string(&plain.report()).ok(),
+            serde_json::to_string(&sized.report()).ok()
+        );
+    }
+
+    #[test]
+    fn a_wrong_size_changes_nothing() {
+        let log = simulated(17_000_000);
+        let plain = read(&log, None).store.requests.len();
+        // Too large to set aside room for, and nothing at all: the list grows as it would have.
+        for size in [u64::MAX, 0, 1] {
+            let analysis = read(&log, Some(size));
+            assert_eq!(analysis.store.requests.len(), plain);
+        }
+    }
 
     /// Two UUIDs whose [`audit_hash`] is the same.
     fn colliding_uuids() -> (String, String) {

@@ -146,6 +146,17 @@ impl Session {
         id.0
     }
 
+    /// Says how many bytes file `index` holds (a `File`'s `size`), so that room for all its
+    /// requests is set aside once its first bytes show how large they are.
+    #[wasm_bindgen(js_name = setFileSize)]
+    pub fn set_file_size(&mut self, index: u32, bytes: f64) -> Result<(), JsValue> {
+        let file = self.file(index)?;
+        if bytes.is_finite() && bytes >= 0.0 {
+            self.analysis.set_file_size(file, bytes as u64);
+        }
+        Ok(())
+    }
+
     fn file(&self, index: u32) -> Result<FileId, JsValue> {
         self.files.get(index as usize).copied().ok_or_else(|| {
             into_error(format!(
