@@ -4,8 +4,8 @@
 //   page ◀─{id, ok, value}── worker      one reply per call
 //   page ◀─{event: "progress"}─ worker   while files stream in
 //
-// Files arrive as File objects (no copy of their bytes); they are read with Blob.stream() chunk
-// by chunk and pushed into the session, so only one chunk at a time is in memory.
+// Files arrive as File objects (no copy of their bytes); they are streamed into one reused
+// buffer (read.js) and pushed into the session, so only that buffer is in memory.
 //
 // A large plain file may come cut into parts (at line starts, planned by the page): this worker
 // reads the first part, helper workers (the same script, op "part") read the others into
@@ -17,6 +17,7 @@
 
 import init, { GzipRange, Part, Session } from "../pkg/auditlens_wasm.js";
 import { isGzip } from "./gzip.js";
+import { readBlob } from "./read.js";
 
 let wasm = null;
 let session = null;
@@ -80,42 +81,6 @@ function appendPart(file, bytes) {
   } catch {
     // Bytes the session refuses as damaged change nothing: reading the part here is as good.
     return false;
-  }
-}
-
-/** Bytes read at a time into the one buffer `readBlob` reuses. */
-const READ_BYTES = 1 << 20;
-
-/** Streams `blob` into `push`, calling `progress(bytes)` after each chunk.
- *
- *  Reads into one reused buffer (a BYOB reader), so that reading a multi-GB file leaves no
- *  chunk behind for the garbage collector: with a chunk allocated per read, the tab's memory
- *  grew by the gigabyte before a collection. Falls back to the stream's own chunks where a
- *  BYOB reader is not offered. */
-async function readBlob(blob, push, progress) {
-  const stream = blob.stream();
-  let reader = null;
-  try {
-    reader = stream.getReader({ mode: "byob" });
-  } catch {
-    reader = null;
-  }
-  if (!reader) {
-    const chunks = stream.getReader();
-    for (;;) {
-      const { done, value } = await chunks.read();
-      if (done) return;
-      push(value);
-      progress(value.byteLength);
-    }
-  }
-  let buffer = new ArrayBuffer(READ_BYTES);
-  for (;;) {
-    const { done, value } = await reader.read(new Uint8Array(buffer));
-    if (done) return;
-    push(value);
-    progress(value.byteLength);
-    buffer = value.buffer;
   }
 }
 
