@@ -37,8 +37,6 @@ struct InputFile {
     finished: bool,
     /// The file's size in bytes, when the caller knows it (see [`Analysis::set_file_size`]).
     size: Option<u64>,
-    /// Bytes pushed so far.
-    pushed: u64,
     /// Requests held when the file's first bytes arrived.
     requests_before: usize,
 }
@@ -209,7 +207,6 @@ impl Analysis {
             reader: FileReader::new(name, id, self.limits),
             finished: false,
             size: None,
-            pushed: 0,
             requests_before: 0,
         });
         self.store.file_diagnostics.push(0);
@@ -239,21 +236,23 @@ impl Analysis {
             return;
         }
         self.store.current_file = file.0 as usize;
-        if input.pushed == 0 {
+        let before = input.reader.counts().bytes;
+        if before == 0 {
             input.requests_before = self.store.requests.len();
         }
-        let before = input.pushed;
-        input.pushed = before.saturating_add(bytes.len() as u64);
         input.reader.push(bytes, &mut self.store);
-        if let (Some(size), true) = (input.size, before < ESTIMATE_AFTER) {
-            if input.pushed >= ESTIMATE_AFTER {
-                let seen = self
-                    .store
-                    .requests
-                    .len()
-                    .saturating_sub(input.requests_before);
-                self.store.make_room(seen, input.pushed, size);
-            }
+        let read = input.reader.counts().bytes;
+        // Once, as the file's first ESTIMATE_AFTER bytes are passed.
+        if let Some(size) = input
+            .size
+            .filter(|_| before < ESTIMATE_AFTER && read >= ESTIMATE_AFTER)
+        {
+            let seen = self
+                .store
+                .requests
+                .len()
+                .saturating_sub(input.requests_before);
+            self.store.make_room(seen, read, size);
         }
     }
 
@@ -452,8 +451,6 @@ impl Analysis {
 }
 
 impl EventStore {
-    /// Puts the requests in time order (ties in file order) and frees the auditID index,
-    /// which only merging stages needs.
     /// Sets aside room for the requests a file of `size` bytes will hold, having held `seen` in
     /// its first `read` bytes (with a small margin, and never more than one per
     /// [`MIN_REQUEST_BYTES`]). Where that room cannot be had, the list grows as it would have.
@@ -469,6 +466,8 @@ impl EventStore {
         let _ = self.requests.try_reserve_exact(more);
     }
 
+    /// Puts the requests in time order (ties in file order) and frees the auditID index,
+    /// which only merging stages needs.
     fn sort_by_time(&mut self) {
         // Sorting small keys and then moving each request once is faster than sorting the
         // requests, and needs no second copy of them.
