@@ -15,7 +15,6 @@
 use std::borrow::Cow;
 use std::hint::black_box;
 
-use auditlens_sim::{SimConfig, Simulator};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -114,9 +113,7 @@ fn digest(f: &Fields<'_>) -> usize {
 }
 
 fn lines() -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
-    let mut simulator = Simulator::new(SimConfig::benchmark(32_000_000));
-    let mut log = Vec::new();
-    while simulator.next_line(&mut log) {}
+    let log = auditlens_sim::benchmark_log(32_000_000);
     let mut ranges = Vec::new();
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', &log) {

@@ -14,20 +14,12 @@ use std::hint::black_box;
 use auditlens_core::ingest::{FileReader, Sink, WireEvent};
 use auditlens_core::rules::RuleConfig;
 use auditlens_core::{Analysis, Diagnostic, Limits, Source};
-use auditlens_sim::{SimConfig, Simulator};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
 /// Sizes of the simulated logs, in bytes.
 const SIZES: [u64; 2] = [4_000_000, 32_000_000];
 /// Bytes pushed at a time, as the CLI reads them.
 const CHUNK: usize = 256 * 1024;
-
-fn simulated_log(bytes: u64) -> Vec<u8> {
-    let mut simulator = Simulator::new(SimConfig::benchmark(bytes));
-    let mut log = Vec::with_capacity(bytes as usize + 4096);
-    while simulator.next_line(&mut log) {}
-    log
-}
 
 /// Counts what it is given and keeps nothing.
 #[derive(Default)]
@@ -65,7 +57,7 @@ fn ingested(log: &[u8], rules: RuleConfig) -> Analysis {
 
 fn stages(c: &mut Criterion) {
     for size in SIZES {
-        let log = simulated_log(size);
+        let log = auditlens_sim::benchmark_log(size);
         let mut group = c.benchmark_group("pipeline");
         group.sample_size(10);
         group.throughput(Throughput::Bytes(log.len() as u64));

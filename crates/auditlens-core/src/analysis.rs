@@ -942,15 +942,6 @@ pub(crate) struct StoreParts {
 mod tests {
     use super::*;
 
-    /// A simulated log of about `bytes` bytes.
-    fn simulated(bytes: u64) -> Vec<u8> {
-        let mut simulator =
-            auditlens_sim::Simulator::new(auditlens_sim::SimConfig::benchmark(bytes));
-        let mut log = Vec::new();
-        while simulator.next_line(&mut log) {}
-        log
-    }
-
     /// Reads `log` in 256 KB chunks, telling the analysis the file's size as `size`.
     fn read(log: &[u8], size: Option<u64>) -> Analysis {
         let mut analysis = Analysis::new(Limits::default());
@@ -968,7 +959,7 @@ mod tests {
     #[test]
     fn a_known_size_sets_room_aside_once() {
         // About 70,000 requests: growing by doubling ends at room for 131,072.
-        let log = simulated(70_000_000);
+        let log = auditlens_sim::benchmark_log(70_000_000);
         let mut plain = read(&log, None);
         let (len, doubled) = (plain.store.requests.len(), plain.store.requests.capacity());
         assert!(
@@ -993,7 +984,7 @@ mod tests {
 
     #[test]
     fn a_wrong_size_changes_nothing() {
-        let log = simulated(17_000_000);
+        let log = auditlens_sim::benchmark_log(17_000_000);
         let plain = read(&log, None).store.requests.len();
         // Too large to set aside room for, and nothing at all: the list grows as it would have.
         for size in [u64::MAX, 0, 1] {

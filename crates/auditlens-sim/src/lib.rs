@@ -91,6 +91,15 @@ pub struct Simulator {
     done: bool,
 }
 
+/// A whole log of the benchmark preset ([`SimConfig::benchmark`]), about `target_bytes` long,
+/// in memory: what benchmarks and tests measure against.
+pub fn benchmark_log(target_bytes: u64) -> Vec<u8> {
+    let mut simulator = Simulator::new(SimConfig::benchmark(target_bytes));
+    let mut log = Vec::with_capacity(usize::try_from(target_bytes).unwrap_or(0) + 4096);
+    while simulator.next_line(&mut log) {}
+    log
+}
+
 impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let start = config.start_unix.saturating_mul(SECOND);
