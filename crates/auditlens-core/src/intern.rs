@@ -280,6 +280,11 @@ impl Interner {
         list_members(&self.members, &self.list_ends, id)
     }
 
+    /// True when the list `id` holds `text`, read as it is (no list of strings is made).
+    pub fn list_contains(&self, id: ListId, text: &str) -> bool {
+        self.list(id).iter().any(|&s| self.resolve(s) == text)
+    }
+
     /// Every string with its id, in id order.
     pub fn strings(&self) -> impl Iterator<Item = (Sym, &str)> {
         (0..self.ends.len()).map(|i| {

@@ -229,16 +229,6 @@ impl<'a> Ctx<'a> {
         self.texts(&self.groups, self.event.groups)
     }
 
-    /// True when the actor is in `group`. Reads the interned list as it is, without listing
-    /// the group names: a rule asks this of every request.
-    pub fn in_group(&self, group: &str) -> bool {
-        let interner = self.interner;
-        interner
-            .list(self.event.groups)
-            .iter()
-            .any(|&g| interner.resolve(g) == group)
-    }
-
     fn texts<'c>(&self, cell: &'c OnceCell<Vec<&'a str>>, list: ListId) -> &'c [&'a str] {
         let interner = self.interner;
         cell.get_or_init(|| {
@@ -251,7 +241,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn anonymous(&self) -> bool {
-        self.user == "system:anonymous" || self.in_group("system:unauthenticated")
+        is_anonymous(self.interner, self.user, self.event.groups)
     }
 
     /// A `system:` identity (Falco's "non-system user" is the opposite).
@@ -354,6 +344,12 @@ impl<'a> Ctx<'a> {
         self.config
             .image_trusted(self.rule.get(), image, self.user, self.namespace)
     }
+}
+
+/// An unauthenticated actor: the anonymous user, or anyone in the unauthenticated group. Reads
+/// the interned group list as it is: rules ask this of every request.
+pub fn is_anonymous(interner: &Interner, user: &str, groups: ListId) -> bool {
+    user == "system:anonymous" || interner.list_contains(groups, "system:unauthenticated")
 }
 
 /// A control-plane component or a managed provider's system identity: not judged by the rules

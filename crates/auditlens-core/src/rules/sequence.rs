@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::context::is_control_plane;
+use super::context::{is_anonymous, is_control_plane};
 use super::{meta, RuleKind::Security, RuleMeta};
 use crate::detection::RuleHits;
 use crate::intern::{Interner, Sym};
@@ -194,13 +194,6 @@ impl<'a> State<'a> {
         }
     }
 
-    fn has_group(&self, event: &Event, group: &str) -> bool {
-        self.interner
-            .list(event.groups)
-            .iter()
-            .any(|&g| self.text(g) == group)
-    }
-
     fn step(&mut self, index: usize, event: &Event) {
         let user = self.text(event.user);
         let resource = self.text(event.resource);
@@ -232,8 +225,7 @@ impl<'a> State<'a> {
         {
             self.recon_step(index, event);
         }
-        let anonymous =
-            user == "system:anonymous" || self.has_group(event, "system:unauthenticated");
+        let anonymous = is_anonymous(self.interner, user, event.groups);
         if self.anonymous.is_some() && anonymous {
             self.anonymous_step(index, event);
         }
@@ -259,7 +251,7 @@ impl<'a> State<'a> {
         }
         if !WORKLOADS.contains(&resource)
             || verb == "update"
-            || self.has_group(event, "system:masters")
+            || self.interner.list_contains(event.groups, "system:masters")
         {
             return;
         }
