@@ -76,6 +76,20 @@ fn line_starts(bytes: &[u8]) -> Vec<usize> {
         .collect()
 }
 
+/// Asserts that `bytes` cut at every `step`-th line start, for each of `steps` (many parts at
+/// once), gives `expected`.
+fn assert_cut_every(name: &str, bytes: &[u8], expected: &str, steps: &[usize]) {
+    let starts = line_starts(bytes);
+    for &step in steps {
+        let cuts: Vec<usize> = starts.iter().copied().step_by(step).collect();
+        assert_eq!(
+            fingerprint(&sharded(name, bytes, &cuts)),
+            expected,
+            "a cut every {step} lines"
+        );
+    }
+}
+
 #[test]
 fn every_cut_of_a_real_log_gives_the_one_pass_result() {
     let bytes = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
@@ -92,14 +106,7 @@ fn every_cut_of_a_real_log_gives_the_one_pass_result() {
     let thirds = [starts[starts.len() / 3], starts[2 * starts.len() / 3]];
     assert_eq!(fingerprint(&sharded("demo.log", &bytes, &thirds)), expected);
     // Many parts at once: stages cross cuts between appended parts, not only the first one.
-    for step in [2, 3, 5] {
-        let cuts: Vec<usize> = starts.iter().copied().step_by(step).collect();
-        assert_eq!(
-            fingerprint(&sharded("demo.log", &bytes, &cuts)),
-            expected,
-            "a cut every {step} lines"
-        );
-    }
+    assert_cut_every("demo.log", &bytes, &expected, &[2, 3, 5]);
 }
 
 #[test]
@@ -108,17 +115,8 @@ fn a_log_read_twice_in_many_parts_merges_every_repeat() {
     // from an earlier part, appended or taken over.
     let once = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
     let twice = [once.clone(), once].concat();
-    let single = one_pass("twice.log", &twice);
-    let expected = fingerprint(&single);
-    let starts = line_starts(&twice);
-    for step in [1, 4, 9] {
-        let cuts: Vec<usize> = starts.iter().copied().step_by(step).collect();
-        assert_eq!(
-            fingerprint(&sharded("twice.log", &twice, &cuts)),
-            expected,
-            "a cut every {step} lines"
-        );
-    }
+    let expected = fingerprint(&one_pass("twice.log", &twice));
+    assert_cut_every("twice.log", &twice, &expected, &[1, 4, 9]);
 }
 
 #[test]
