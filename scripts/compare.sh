@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 size="${1:-1GB}"
-data="${AUDITLENS_BENCH_DIR:-bench-data}"
+data="$BENCH_DIR"
 log="$data/bench-$size.log"
 venv="$data/venv"
 mkdir -p "$data"

@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 other="${1:-}"
-data="${AUDITLENS_BENCH_DIR:-bench-data}"
+data="$BENCH_DIR"
 sample="$data/sample-30MB.log"
 mkdir -p "$data"
 

@@ -25,6 +25,8 @@ DEBIAN_WASM_STD_STAMP=/usr/lib/rustlib/$WASM_TARGET/built-for-rustc
 # and the bundle then fails in the browser at init ("WebAssembly.Table.set(): Argument 1 is
 # invalid").
 TOOLS_DIR="${AUDITLENS_TOOLS_DIR:-$HOME/.local/share/auditlens}"
+# Generated benchmark logs, DuckDB's virtualenv and builds of other revisions (ignored by git).
+BENCH_DIR="${AUDITLENS_BENCH_DIR:-$AUDITLENS_ROOT/bench-data}"
 BINARYEN_VERSION=132.0.0
 BINARYEN_DIR="$TOOLS_DIR/binaryen-$BINARYEN_VERSION"
 WASM_OPT="$BINARYEN_DIR/node_modules/.bin/wasm-opt"
