@@ -101,8 +101,11 @@ const ops = {
     if (baseline && session.loadBaseline) session.loadBaseline(baseline);
     files = list;
     const total = list.reduce((sum, f) => sum + f.size, 0);
-    const ids = list.map((f) => session.addFile(f.name));
-    ids.forEach((id, i) => session.setFileSize(id, list[i].size));
+    const ids = list.map((f) => {
+      const id = session.addFile(f.name);
+      session.setFileSize(id, f.size);
+      return id;
+    });
     const started = performance.now();
     let done = 0;
     let last = 0;
