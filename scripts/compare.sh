@@ -13,10 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 size="${1:-1GB}"
-data="$BENCH_DIR"
-log="$data/bench-$size.log"
-venv="$data/venv"
-mkdir -p "$data"
+venv="$BENCH_DIR/venv"
+mkdir -p "$BENCH_DIR"
 
 apt_install_missing jq time
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
@@ -26,21 +24,9 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import duckdb' 2>/d
 fi
 
 cargo build --release --locked -q -p auditlens-cli
-bin=target/release/auditlens
-if [[ ! -s "$log" ]]; then
-  log "generating $log"
-  "$bin" simulate --preset bench --size "$size" -o "$log"
-fi
+bin="$AUDITLENS_BIN"
+log="$(bench_log "$size")"
 bytes=$(stat -c %s "$log")
-
-# Runs a command with its output discarded; prints "seconds peak_kb".
-measure() {
-  local times
-  times=$(mktemp)
-  /usr/bin/time -o "$times" -f '%e %M' "$@" >/dev/null 2>/dev/null
-  tail -n 1 "$times"
-  rm -f "$times"
-}
 
 duck_query="SELECT user.username, count(*) FROM read_json('$log', format='newline_delimited', columns={'user': 'STRUCT(username VARCHAR)'}) GROUP BY 1"
 

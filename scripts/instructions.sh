@@ -12,18 +12,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 other="${1:-}"
-data="$BENCH_DIR"
-sample="$data/sample-30MB.log"
-mkdir -p "$data"
 
 apt_install_missing valgrind
 
 cargo build --release --locked -q -p auditlens-cli
-bin=target/release/auditlens
-if [[ ! -s "$sample" ]]; then
-  log "generating $sample"
-  "$bin" simulate --preset bench --size 30MB -o "$sample"
-fi
+bin="$AUDITLENS_BIN"
+sample="$(bench_log 30MB sample)"
 
 # Prints the instructions callgrind counted for one analysis of the sample by binary $1.
 count() {
@@ -38,12 +32,7 @@ count() {
 here=$(count "$bin")
 printf '%-20s %15s instructions\n' "this checkout" "$here"
 if [[ -n "$other" ]]; then
-  tree="$data/build-$other"
-  if [[ ! -d "$tree" ]]; then
-    git worktree add -q --detach "$tree" "$other"
-  fi
-  (cd "$tree" && cargo build --release -q -p auditlens-cli)
-  there=$(count "$tree/target/release/auditlens")
+  there=$(count "$(revision_bin "$other")")
   printf '%-20s %15s instructions\n' "$other" "$there"
   python3 -c "import sys; print(f'this checkout / {sys.argv[3]}: {int(sys.argv[1]) / int(sys.argv[2]):.3f}')" \
     "$here" "$there" "$other"

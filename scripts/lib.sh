@@ -58,6 +58,41 @@ apt_install_missing() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Benchmarks. Each builds this checkout's CLI first (`cargo build --release --locked`).
+AUDITLENS_BIN="$AUDITLENS_ROOT/target/release/auditlens"
+
+# Prints the path of a generated log of SIZE (e.g. 1GB) in $BENCH_DIR, named NAME-SIZE.log
+# (NAME defaults to "bench"), generating it first when missing.
+bench_log() {
+  local size="$1" name="${2:-bench}" path
+  path="$BENCH_DIR/$name-$size.log"
+  mkdir -p "$BENCH_DIR"
+  if [[ ! -s "$path" ]]; then
+    log "generating $path"
+    "$AUDITLENS_BIN" simulate --preset bench --size "$size" -o "$path"
+  fi
+  printf '%s\n' "$path"
+}
+
+# Prints the path of the CLI built from git revision REV, in a worktree under $BENCH_DIR.
+revision_bin() {
+  local tree="$BENCH_DIR/build-$1"
+  if [[ ! -d "$tree" ]]; then
+    git -C "$AUDITLENS_ROOT" worktree add -q --detach "$tree" "$1"
+  fi
+  (cd "$tree" && cargo build --release -q -p auditlens-cli) >&2
+  printf '%s\n' "$tree/target/release/auditlens"
+}
+
+# Runs a command with its output discarded; prints "seconds peak_kb" (GNU time).
+measure() {
+  local times
+  times=$(mktemp)
+  /usr/bin/time -o "$times" -f '%e %M' "$@" >/dev/null 2>/dev/null
+  tail -n 1 "$times"
+  rm -f "$times"
+}
+
 rustup_has_wasm_std() {
   command -v rustup >/dev/null 2>&1 &&
     rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"
