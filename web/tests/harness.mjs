@@ -16,7 +16,7 @@ export const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 export const ROOT = path.resolve(WEB, "..");
 export const DIST = path.join(WEB, "dist");
 export const RESULTS = path.join(WEB, "test-results");
-export const CORPUS = path.resolve(ROOT, "../shared/corpus");
+export const THIRD_PARTY = path.join(ROOT, "tests/fixtures/third-party");
 export const SUB_PATH = "/some/deep/path/";
 
 fs.mkdirSync(RESULTS, { recursive: true });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
-import { CORPUS, RESULTS, analyze, browserAndServer, openPage } from "./harness.mjs";
+import { THIRD_PARTY, RESULTS, analyze, browserAndServer, openPage } from "./harness.mjs";
 
 const env = browserAndServer();
 
@@ -13,7 +13,7 @@ const ROWS = 100_000;
 
 test("100,000 findings: virtualized, sortable, filterable, keyboard-driven", async () => {
   const { context, page, problems } = await openPage(env.browser, env.server.url);
-  assert.equal(await analyze(page, [path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")]), "done");
+  assert.equal(await analyze(page, [path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")]), "done");
   const loadMs = await page.evaluate((n) => {
     const severities = ["info", "low", "medium", "high", "critical"];
     const verbs = ["get", "list", "create", "delete", "patch"];

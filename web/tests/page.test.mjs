@@ -8,10 +8,10 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { describe, test } from "node:test";
-import { CORPUS, RESULTS, ROOT, analyze, browserAndServer, gzipFile, nativeExpected, openPage, singleFileUrl, tempDir } from "./harness.mjs";
+import { THIRD_PARTY, RESULTS, ROOT, analyze, browserAndServer, gzipFile, nativeExpected, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
-const AUDIT2RBAC = path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson");
-const FALCO = path.join(CORPUS, "falco/events.ndjson");
+const AUDIT2RBAC = path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson");
+const FALCO = path.join(THIRD_PARTY, "falco/events.ndjson");
 const BAD_LINES = path.join(ROOT, "tests/fixtures/ingest/bad-lines.jsonl");
 
 const dir = tempDir("page");

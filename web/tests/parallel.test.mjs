@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { describe, test } from "node:test";
-import { CORPUS, ROOT, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
+import { THIRD_PARTY, ROOT, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
 const dir = tempDir("parallel");
 
@@ -22,7 +22,7 @@ fs.writeFileSync(
     zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "tests/fixtures/demo/demo-audit.log.gz"))),
     fs.readFileSync(path.join(ROOT, "tests/fixtures/ingest/bad-lines.jsonl")),
     Buffer.from("\n"),
-    fs.readFileSync(path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")),
+    fs.readFileSync(path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")),
   ]),
 );
 // Native lines, then cloud-wrapped ones (AKS Event Hubs records) in the later parts.
@@ -30,8 +30,8 @@ const mixed = path.join(dir, "mixed.log");
 fs.writeFileSync(
   mixed,
   Buffer.concat([
-    fs.readFileSync(path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")),
-    fs.readFileSync(path.join(CORPUS, "aks-sysdig/eventhub-records.ndjson")),
+    fs.readFileSync(path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")),
+    fs.readFileSync(path.join(THIRD_PARTY, "aks-sysdig/eventhub-records.ndjson")),
   ]),
 );
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { CORPUS, RESULTS, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
+import { THIRD_PARTY, RESULTS, SUB_PATH, analyze, browserAndServer, openPage, singleFileUrl, tempDir } from "./harness.mjs";
 
 const dir = tempDir("privacy");
 
@@ -80,7 +80,7 @@ for (const [mode, url] of Object.entries(MODES)) {
       const { context, page, problems } = await openPage(env.browser, url());
       const seen = [];
       context.on("request", (r) => seen.push(r.url()));
-      await analyze(page, [path.join(CORPUS, "falco/events.ndjson"), path.join(CORPUS, "audit2rbac/demo.v1beta1.ndjson")]);
+      await analyze(page, [path.join(THIRD_PARTY, "falco/events.ndjson"), path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")]);
       await exerciseEverything(page);
       await page.click("#demo-button");
       await page.waitForSelector("body[data-state=done]");

@@ -27,8 +27,8 @@ fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
-const AUDIT2RBAC: &str = "../shared/corpus/audit2rbac/demo.v1beta1.ndjson";
-const FALCO: &str = "../shared/corpus/falco/events.ndjson";
+const AUDIT2RBAC: &str = "tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson";
+const FALCO: &str = "tests/fixtures/third-party/falco/events.ndjson";
 const BAD_LINES: &str = "tests/fixtures/ingest/bad-lines.jsonl";
 
 #[test]

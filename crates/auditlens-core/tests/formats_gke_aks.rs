@@ -1,7 +1,7 @@
 //! GKE and AKS: Cloud Audit Logs entries and Azure diagnostic records and tables give the
 //! events the native log of the same requests gives (for GKE, in the fields GKE carries).
 //!
-//! The AKS records are real (../shared/corpus/aks-sysdig); the other fixtures are built from
+//! The AKS records are real (tests/fixtures/third-party/aks-sysdig); the other fixtures are built from
 //! native events by tests/fixtures/formats/generate.py.
 
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)]

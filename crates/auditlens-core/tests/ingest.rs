@@ -19,7 +19,7 @@ fn read(relative: &str) -> Vec<u8> {
 }
 
 fn corpus(relative: &str) -> Vec<u8> {
-    read(&format!("../shared/corpus/{relative}"))
+    read(&format!("tests/fixtures/third-party/{relative}"))
 }
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -15,8 +15,8 @@ fn inputs() -> Vec<Vec<u8>> {
     for dir in [
         "tests/fixtures/ingest",
         "tests/fixtures/formats",
-        "../shared/corpus/falco",
-        "../shared/corpus/aks-sysdig",
+        "tests/fixtures/third-party/falco",
+        "tests/fixtures/third-party/aks-sysdig",
     ] {
         let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap()

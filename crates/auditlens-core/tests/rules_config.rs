@@ -22,7 +22,7 @@ fn fixture(rule: &str, file: &str) -> Vec<u8> {
 }
 
 fn falco() -> Vec<u8> {
-    std::fs::read(root().join("../shared/corpus/falco/events.ndjson")).unwrap()
+    std::fs::read(root().join("tests/fixtures/third-party/falco/events.ndjson")).unwrap()
 }
 
 /// Every (auditID, rule) hit of an analysis of `bytes` pushed in chunks of `chunk` bytes.

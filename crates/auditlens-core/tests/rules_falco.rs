@@ -1,6 +1,6 @@
 //! The Falco k8s-audit regression events against our rules.
 //!
-//! Every line of `../shared/corpus/falco/events.ndjson` is analysed on its own (two lines reuse
+//! Every line of `tests/fixtures/third-party/falco/events.ndjson` is analysed on its own (two lines reuse
 //! an auditID, so one file would merge them). `labels.jsonl` names, per line, the Falco rules
 //! it must trigger and the Falco tests that used it, with the extra rule files each test
 //! loaded. [`FALCO_TO_OURS`] maps Falco's rule names to our ids and [`falco_file`] maps each
@@ -195,7 +195,7 @@ struct Label {
 
 fn corpus(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/falco")
+        .join("../../tests/fixtures/third-party/falco")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -92,7 +92,7 @@ fn assert_cut_every(name: &str, bytes: &[u8], expected: &str, steps: &[usize]) {
 
 #[test]
 fn every_cut_of_a_real_log_gives_the_one_pass_result() {
-    let bytes = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let bytes = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
     let expected = fingerprint(&one_pass("demo.log", &bytes));
     let starts = line_starts(&bytes);
     // Every 7th line boundary, so stages of one request fall on both sides of some cut.
@@ -113,7 +113,7 @@ fn every_cut_of_a_real_log_gives_the_one_pass_result() {
 fn a_log_read_twice_in_many_parts_merges_every_repeat() {
     // The second copy repeats every auditID of the first: each of its requests joins one kept
     // from an earlier part, appended or taken over.
-    let once = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let once = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
     let twice = [once.clone(), once].concat();
     let expected = fingerprint(&one_pass("twice.log", &twice));
     assert_cut_every("twice.log", &twice, &expected, &[1, 4, 9]);
@@ -122,8 +122,8 @@ fn a_log_read_twice_in_many_parts_merges_every_repeat() {
 #[test]
 fn a_file_read_in_one_pass_after_parts_joins_their_requests() {
     // The second file repeats auditIDs of the first, whose requests were appended in parts.
-    let first = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
-    let second = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let first = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
+    let second = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
     let starts = line_starts(&first);
     let cuts: Vec<usize> = starts.iter().copied().step_by(4).collect();
     let mut parted = Analysis::new(Limits::default());
@@ -144,7 +144,7 @@ fn a_file_read_in_one_pass_after_parts_joins_their_requests() {
 
 #[test]
 fn rule_hits_diagnostics_and_findings_survive_the_cut() {
-    let mut bytes = read("../shared/corpus/falco/events.ndjson");
+    let mut bytes = read("tests/fixtures/third-party/falco/events.ndjson");
     bytes.extend_from_slice(&read("tests/fixtures/ingest/bad-lines.jsonl"));
     bytes.push(b'\n');
     let single = one_pass("mixed.log", &bytes);
@@ -162,8 +162,8 @@ fn rule_hits_diagnostics_and_findings_survive_the_cut() {
 
 #[test]
 fn a_part_that_is_not_plain_native_lines_is_refused_unchanged() {
-    let lines = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
-    let wrapped = read("../shared/corpus/aks-sysdig/eventhub-records.ndjson");
+    let lines = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
+    let wrapped = read("tests/fixtures/third-party/aks-sysdig/eventhub-records.ndjson");
     let mut analysis = Analysis::new(Limits::default());
     let file = analysis.add_file("mixed.log");
     let mut first = analysis.shard(file, 0);
@@ -181,10 +181,12 @@ fn a_part_that_is_not_plain_native_lines_is_refused_unchanged() {
 fn a_file_sharded_after_another_gives_the_one_pass_result() {
     // The second file's first part joins requests, strings and hits already held; auditIDs
     // that are not UUIDs (interned) and ones that are (held by value) both cross the cut.
-    let first = read("../shared/corpus/falco/events.ndjson");
+    let first = read("tests/fixtures/third-party/falco/events.ndjson");
     let mut second = read("tests/fixtures/ingest/bad-lines.jsonl");
     second.push(b'\n');
-    second.extend_from_slice(&read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson"));
+    second.extend_from_slice(&read(
+        "tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson",
+    ));
     let both = |cuts: &[usize]| {
         let mut analysis = Analysis::new(Limits::default());
         let a = analysis.add_file("a.log");
@@ -234,10 +236,12 @@ fn via_bytes(name: &str, bytes: &[u8], cuts: &[usize]) -> Analysis {
 
 #[test]
 fn parts_sent_as_bytes_give_the_one_pass_result() {
-    let mut bytes = read("../shared/corpus/falco/events.ndjson");
+    let mut bytes = read("tests/fixtures/third-party/falco/events.ndjson");
     bytes.extend_from_slice(&read("tests/fixtures/ingest/bad-lines.jsonl"));
     bytes.push(b'\n');
-    bytes.extend_from_slice(&read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson"));
+    bytes.extend_from_slice(&read(
+        "tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson",
+    ));
     let expected = fingerprint(&one_pass("mixed.log", &bytes));
     let starts = line_starts(&bytes);
     for &cut in starts.iter().step_by(13) {
@@ -256,7 +260,7 @@ fn parts_sent_as_bytes_give_the_one_pass_result() {
 
 #[test]
 fn damaged_or_unfitting_part_bytes_change_nothing() {
-    let lines = read("../shared/corpus/audit2rbac/demo.v1beta1.ndjson");
+    let lines = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
     let cut = line_starts(&lines)[100];
     let part = || {
         let mut elsewhere = Analysis::new(Limits::default());
@@ -299,7 +303,7 @@ fn damaged_or_unfitting_part_bytes_change_nothing() {
         Err(PartError::Refused)
     );
     // A part of wrapped (not native) records does not travel.
-    let wrapped = read("../shared/corpus/aks-sysdig/eventhub-records.ndjson");
+    let wrapped = read("tests/fixtures/third-party/aks-sysdig/eventhub-records.ndjson");
     let mut elsewhere = Analysis::new(Limits::default());
     let there = elsewhere.add_file("mixed.log");
     let mut shard = elsewhere.shard(there, 1000);

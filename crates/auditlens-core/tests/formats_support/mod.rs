@@ -18,7 +18,7 @@ pub fn read(relative: &str) -> Vec<u8> {
 }
 
 pub fn corpus(relative: &str) -> Vec<u8> {
-    read(&format!("../shared/corpus/{relative}"))
+    read(&format!("tests/fixtures/third-party/{relative}"))
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {

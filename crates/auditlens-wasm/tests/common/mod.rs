@@ -15,11 +15,11 @@ pub struct Fixture {
 
 const AUDIT2RBAC: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/audit2rbac/demo.v1beta1.ndjson"
+    "/../../tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson"
 ));
 const FALCO: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/falco/events.ndjson"
+    "/../../tests/fixtures/third-party/falco/events.ndjson"
 ));
 const BAD_LINES: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
