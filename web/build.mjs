@@ -2,6 +2,8 @@
 //
 //   dist/index.html, dist/assets/*, dist/demo/demo-audit.log.gz
 //       a static folder that works from any host under any path (relative URLs only);
+//   dist/NOTICE
+//       the licenses of the third-party code the page ships (notices.mjs), also in its footer;
 //   dist/auditlens.html
 //       the same page as one self-contained file (scripts, styles, the worker, the wasm and the
 //       demo log inlined) that works when opened from disk with file://.
@@ -17,6 +19,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { notices } from "./notices.mjs";
 
 const web = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(web, "dist");
@@ -56,13 +59,17 @@ const sha256 = (text) => `'sha256-${createHash("sha256").update(text).digest("ba
 const escapeForRawText = (text) =>
   text.replaceAll("</script", "<\\/script").replaceAll("</style", "<\\/style").replaceAll("<!--", "<\\!--");
 
-function page(template, { csp, head, body }) {
+// Text shown as text inside an element (the notices hold addresses such as <name@host>).
+const escapeHtml = (text) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+
+function page(template, { csp, head, body, notice }) {
   // Replacer functions, so that `$&` or `$'` in the inlined code are not read as patterns.
   const replaced = template
     .replace("<!--CSP-->", () => `<meta http-equiv="Content-Security-Policy" content="${csp}">`)
     .replace("<!--HEAD-->", () => head)
+    .replace("<!--NOTICES-->", () => `<details class="notices" id="notices"><summary>Licenses</summary><pre>${escapeHtml(notice)}</pre></details>`)
     .replace("<!--BODY-->", () => body);
-  for (const mark of ["<!--CSP-->", "<!--HEAD-->", "<!--BODY-->"]) {
+  for (const mark of ["<!--CSP-->", "<!--HEAD-->", "<!--NOTICES-->", "<!--BODY-->"]) {
     if (replaced.includes(mark)) fail(`index.html still holds ${mark}`);
   }
   return replaced;
@@ -83,6 +90,7 @@ async function main() {
     bundle("src/style.css", undefined),
   ]);
   const wasm = await fs.readFile(wasmFile);
+  const notice = notices({ root: path.join(web, ".."), web, wasmCrate: "auditlens-wasm", demoLog }).text;
 
   await fs.rm(dist, { recursive: true, force: true });
   await fs.mkdir(path.join(dist, "assets"), { recursive: true });
@@ -106,12 +114,14 @@ async function main() {
     fs.writeFile(path.join(dist, "assets/app.css"), css),
     fs.writeFile(path.join(dist, "assets/auditlens_wasm_bg.wasm"), wasm),
     demo ? fs.copyFile(demo, path.join(dist, "demo/demo-audit.log.gz")) : null,
+    fs.writeFile(path.join(dist, "NOTICE"), notice),
     fs.writeFile(
       path.join(dist, "index.html"),
       page(template, {
         csp: folderCsp,
         head: `<link rel="stylesheet" href="assets/app.css">\n<script defer src="assets/app.js"></script>`,
         body: demo ? `<meta name="auditlens-demo" content="demo/demo-audit.log.gz">` : "",
+        notice,
       }),
     ),
   ]);
@@ -146,6 +156,7 @@ async function main() {
       csp: singleCsp,
       head: `<style>${cssText}</style>\n<script defer>${appText}</script>`,
       body: blocks,
+      notice,
     }),
   );
 

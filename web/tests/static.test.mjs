@@ -31,6 +31,23 @@ test("the single file is self-contained: nothing to fetch, connect-src none", ()
   for (const id of ["auditlens-worker", "auditlens-wasm"]) assert.match(html, new RegExp(`id="${id}"`));
 });
 
+test("both builds carry the third-party notices: dist/NOTICE and the page's footer", () => {
+  const notice = read("NOTICE");
+  // The packages the page bundles, with their license texts, and crates compiled into the wasm.
+  for (const [name, license] of [["@tanstack/virtual-core", "MIT"], ["uplot", "MIT"], ["serde_json", "MIT OR Apache-2.0"], ["flate2", "MIT OR Apache-2.0"]]) {
+    assert.match(notice, new RegExp(`^${name.replace("/", "\\/")} [0-9.]+ \\((npm package|Rust crate)\\), license: ${license.replace(/[()]/g, "\\$&")}$`, "m"), name);
+  }
+  assert.match(notice, /Copyright \(c\) 2021-present Tanner Linsley/);
+  assert.match(notice, /Copyright \(c\) 2022 Leon Sorokin/);
+  assert.doesNotMatch(notice, /auditlens-core|auditlens-wasm/, "the project's own crates are not third-party");
+  const escaped = notice.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  for (const file of ["index.html", "auditlens.html"]) {
+    const html = read(file);
+    const footer = html.slice(html.indexOf("<footer"), html.indexOf("</footer>"));
+    assert.ok(footer.includes(`<details class="notices" id="notices"><summary>Licenses</summary><pre>${escaped}</pre></details>`), `${file}: notices in the footer`);
+  }
+});
+
 test("the page's code never writes HTML from strings", () => {
   const dir = path.join(WEB, "src");
   for (const name of fs.readdirSync(dir)) {
