@@ -13,7 +13,8 @@
 //!
 //! Where parts are read in separate memories (Web Workers), [`Shard::into_bytes`] gives a
 //! finished part as bytes and [`Analysis::append_shard_bytes`] appends them, with the same
-//! result as appending the shard itself.
+//! result as appending the shard itself. The bytes end with a CRC-32 of what precedes it, so a
+//! part damaged on its way is refused rather than read as different requests.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +48,14 @@ impl Shard {
 }
 
 /// Version of the byte form of a part; bytes of another version are refused.
-const PART_FORMAT: u32 = 1;
+const PART_FORMAT: u32 = 2;
+
+/// The CRC-32 (IEEE) of `bytes`, as it trails a part's bytes (little-endian).
+fn part_checksum(bytes: &[u8]) -> [u8; 4] {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum().to_le_bytes()
+}
 
 /// A finished part in the byte form of [`Shard::into_bytes`].
 #[derive(Serialize, Deserialize)]
@@ -102,7 +110,10 @@ impl Shard {
             diagnostics: parts.diagnostics,
             counted: parts.counted,
         };
-        postcard::to_allocvec(&part).ok()
+        let mut bytes = postcard::to_allocvec(&part).ok()?;
+        let checksum = part_checksum(&bytes);
+        bytes.extend_from_slice(&checksum);
+        Some(bytes)
     }
 }
 
@@ -110,7 +121,13 @@ impl Analysis {
     /// Appends a part given as bytes by [`Shard::into_bytes`]: the same as
     /// [`Analysis::append_shard`] with the shard itself. Changes nothing when it fails.
     pub fn append_shard_bytes(&mut self, file: FileId, bytes: &[u8]) -> Result<(), PartError> {
-        let part: PartBytes = postcard::from_bytes(bytes).map_err(|_| PartError::Corrupt)?;
+        let Some((payload, checksum)) = bytes.split_last_chunk::<4>() else {
+            return Err(PartError::Corrupt);
+        };
+        if part_checksum(payload) != *checksum {
+            return Err(PartError::Corrupt);
+        }
+        let part: PartBytes = postcard::from_bytes(payload).map_err(|_| PartError::Corrupt)?;
         if part.format != PART_FORMAT {
             return Err(PartError::Corrupt);
         }
