@@ -595,3 +595,93 @@ fn depth_after(bytes: &[u8]) -> i64 {
         _ => depth,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a framer emitted, with the record bytes copied out.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Record(Vec<u8>),
+        TooLong { line: u64, len: u64 },
+        Other,
+    }
+
+    /// Feeds `bytes` in `chunk`-byte pushes, checking after each push that the framer holds no
+    /// more than the limit (plus what a growing buffer may set aside) of a record.
+    fn frame_bounded(bytes: &[u8], chunk: usize, max_record: usize) -> Vec<Seen> {
+        let mut framer = Framer::new(max_record);
+        let mut seen = Vec::new();
+        let mut emit = |frame: Frame<'_>| {
+            seen.push(match frame {
+                Frame::Record { bytes, .. } => Seen::Record(bytes.to_vec()),
+                Frame::TooLong { line, len, .. } => Seen::TooLong { line, len },
+                _ => Seen::Other,
+            });
+        };
+        for piece in bytes.chunks(chunk) {
+            framer.push(piece, &mut emit);
+            assert!(
+                framer.carry.len() <= max_record && framer.carry.capacity() <= 2 * max_record,
+                "holds {} bytes ({} set aside) of a record, limit {max_record}",
+                framer.carry.len(),
+                framer.carry.capacity()
+            );
+        }
+        framer.finish(&mut emit);
+        seen
+    }
+
+    #[test]
+    fn a_long_line_built_from_small_chunks_is_never_held() {
+        let mut bytes = br#"{"a":1}"#.to_vec();
+        bytes.push(b'\n');
+        bytes.extend(std::iter::repeat_n(b'x', 10_000));
+        bytes.extend_from_slice(b"\n{\"b\":2}\n");
+        for chunk in [1, 7, 100] {
+            let seen = frame_bounded(&bytes, chunk, 64);
+            assert_eq!(
+                seen,
+                [
+                    Seen::Record(br#"{"a":1}"#.to_vec()),
+                    Seen::TooLong {
+                        line: 2,
+                        len: 10_000
+                    },
+                    Seen::Record(br#"{"b":2}"#.to_vec()),
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_first_line_is_never_held_while_the_layout_is_decided() {
+        let mut bytes = br#"{"a":""#.to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 10_000));
+        bytes.extend_from_slice(b"\"}\n{\"b\":2}\n");
+        for chunk in [1, 7, 100] {
+            let seen = frame_bounded(&bytes, chunk, 64);
+            assert_eq!(seen.last(), Some(&Seen::Record(br#"{"b":2}"#.to_vec())));
+            assert!(
+                matches!(seen.first(), Some(Seen::TooLong { line: 1, .. })),
+                "chunk {chunk}: {seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_array_element_built_from_small_chunks_is_never_held() {
+        let mut bytes = b"[\n  {\"a\": 1},\n  {\"long\": \"".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 10_000));
+        bytes.extend_from_slice(b"\"},\n  {\"b\": 2}\n]\n");
+        for chunk in [1, 7, 100] {
+            let seen = frame_bounded(&bytes, chunk, 64);
+            assert_eq!(seen.len(), 3, "chunk {chunk}: {seen:?}");
+            assert_eq!(seen[0], Seen::Record(br#"{"a": 1}"#.to_vec()));
+            assert!(matches!(seen[1], Seen::TooLong { line: 3, len } if len > 10_000));
+            assert_eq!(seen[2], Seen::Record(br#"{"b": 2}"#.to_vec()));
+        }
+    }
+}
