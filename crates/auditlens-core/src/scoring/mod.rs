@@ -123,11 +123,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn severities() {
-        assert_eq!(severity_of(0), Severity::Info);
-        assert_eq!(severity_of(39), Severity::Low);
-        assert_eq!(severity_of(40), Severity::Medium);
-        assert_eq!(severity_of(100), Severity::Critical);
+    fn every_severity_starts_exactly_at_its_threshold() {
+        // (score, severity) at each side of every boundary: info < 20 <= low < 40 <= medium
+        // < 65 <= high < 85 <= critical.
+        let cases = [
+            (0, Severity::Info),
+            (19, Severity::Info),
+            (20, Severity::Low),
+            (39, Severity::Low),
+            (40, Severity::Medium),
+            (64, Severity::Medium),
+            (65, Severity::High),
+            (84, Severity::High),
+            (85, Severity::Critical),
+            (100, Severity::Critical),
+            (u8::MAX, Severity::Critical),
+        ];
+        for (score, severity) in cases {
+            assert_eq!(severity_of(score), severity, "score {score}");
+        }
+        assert_eq!(severity_of(MIN_FINDING_SCORE), Severity::Low);
+        assert_eq!(severity_of(MIN_FINDING_SCORE - 1), Severity::Info);
+    }
+
+    #[test]
+    fn a_rule_weighs_by_its_severity_and_less_when_routine() {
+        let ordered = [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        for pair in ordered.windows(2) {
+            assert!(
+                rule_weight(pair[0], Routine::No) < rule_weight(pair[1], Routine::No),
+                "{pair:?}"
+            );
+        }
+        // Alone (no routine), a rule's weight lands its finding in the rule's own band.
+        for severity in ordered {
+            let score = (rule_weight(severity, Routine::No) * 100.0).round() as u8;
+            assert_eq!(severity_of(score), severity, "{severity:?} weighs {score}");
+        }
         let high = |r| rule_weight(Severity::High, r);
         assert!(high(Routine::Own(1)) < high(Routine::No));
         assert!(high(Routine::Own(5)) < high(Routine::Own(1)));
