@@ -1,14 +1,18 @@
-//! One positive and one negative fixture for every rule the Falco corpus does not exercise.
+//! One positive and one negative fixture for every rule the Falco corpus does not exercise, each
+//! checked against every rule of the catalog, not only its own.
 //!
 //! `tests/fixtures/rules/<rule id>/positive.ndjson` holds audit events where the rule must hit
 //! exactly the requests whose auditID starts with `hit` (and no other request of the file);
-//! `negative.ndjson` holds near misses where it must not hit at all. An optional
-//! `config.toml` beside them is the configuration both files are analysed with (policy rules
-//! need their allowlist, off-by-default rules must be switched on).
+//! `negative.ndjson` holds near misses where it must not hit at all. No other rule may fire on
+//! either file, but those that `other-rules.txt` declares for a request, each with the reason it
+//! fires by design (every exec is also `k8s.pod.exec`; a refused request is also
+//! `k8s.access.denied`). An optional `config.toml` beside them is the configuration both files
+//! are analysed with (policy rules need their allowlist, off-by-default rules must be switched
+//! on).
 // Tests read their fixtures from disk and fail loudly.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use auditlens_core::rules::{self, RuleConfig};
@@ -91,43 +95,126 @@ fn every_rule_outside_the_falco_corpus_has_both_fixtures() {
     assert!(missing.is_empty(), "missing fixtures: {missing:#?}");
 }
 
-#[test]
-fn positive_fixtures_hit_exactly_the_marked_requests() {
-    let mut checked = 0;
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
-        let dir = entry.unwrap().path();
-        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
-        assert!(rules::rule(&id).is_some(), "fixture for unknown rule {id}");
-        let results = analyse(&dir.join("positive.ndjson"), config_for(&dir));
-        let marked = results.iter().filter(|(a, _)| a.starts_with("hit")).count();
-        assert!(marked > 0, "{id}: the positive fixture marks no request");
-        for (audit_id, hits) in &results {
-            let expected = audit_id.starts_with("hit");
-            assert_eq!(
-                hits.contains(id.as_str()),
-                expected,
-                "{id}: request {audit_id} hit {hits:?}"
+/// The other rules `other-rules.txt` declares, by (file, auditID). Each line is
+/// `FILE AUDITID RULE... # why`; a line without its reason is refused.
+fn declared_others(dir: &Path) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut declared = BTreeMap::new();
+    let Ok(text) = std::fs::read_to_string(dir.join("other-rules.txt")) else {
+        return declared;
+    };
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (fields, why) = line
+            .split_once('#')
+            .unwrap_or_else(|| panic!("{}:{}: no reason after #", dir.display(), n + 1));
+        assert!(
+            !why.trim().is_empty(),
+            "{}:{}: empty reason",
+            dir.display(),
+            n + 1
+        );
+        let mut fields = fields.split_whitespace().map(String::from);
+        let (file, audit_id) = (fields.next().unwrap(), fields.next().unwrap());
+        let rules: BTreeSet<String> = fields.collect();
+        for rule in &rules {
+            assert!(
+                rules::rule(rule).is_some(),
+                "{}: unknown rule {rule}",
+                dir.display()
             );
         }
-        checked += 1;
+        assert!(!rules.is_empty(), "{}:{}: no rule", dir.display(), n + 1);
+        declared.insert((file, audit_id), rules);
     }
-    assert!(checked > 0);
+    declared
+}
+
+/// Checks one fixture file against every rule: each request fires exactly its own rule (when
+/// `own` says so for its auditID) and the declared others. Returns the requests checked; adds
+/// each request that fired otherwise to `problems`.
+fn check_fixture(
+    dir: &Path,
+    file: &str,
+    own: impl Fn(&str) -> bool,
+    problems: &mut Vec<String>,
+) -> usize {
+    let id = dir.file_name().unwrap().to_str().unwrap();
+    assert!(rules::rule(id).is_some(), "fixture for unknown rule {id}");
+    let declared = declared_others(dir);
+    let results = analyse(&dir.join(file), config_for(dir));
+    assert!(!results.is_empty(), "{id}/{file}: no request");
+    for (audit_id, hits) in &results {
+        let mut expected: BTreeSet<&str> = declared
+            .get(&(file.to_string(), audit_id.clone()))
+            .map(|rules| rules.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert!(
+            !expected.contains(id),
+            "{id}/{file}: other-rules.txt declares the rule itself for {audit_id}"
+        );
+        if own(audit_id) {
+            expected.insert(id);
+        }
+        let fired: BTreeSet<&str> = hits.iter().copied().collect();
+        if fired != expected {
+            problems.push(format!(
+                "{id}/{file} {audit_id}: fired {fired:?}, expected {expected:?}"
+            ));
+        }
+    }
+    // Declarations name requests that exist.
+    for (declared_file, audit_id) in declared.keys() {
+        if declared_file == file {
+            assert!(
+                results.iter().any(|(a, _)| a == audit_id),
+                "{id}/other-rules.txt names {audit_id}, not in {file}"
+            );
+        }
+    }
+    results.len()
+}
+
+fn fixture_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 #[test]
-fn negative_fixtures_never_hit() {
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
-        let dir = entry.unwrap().path();
-        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let results = analyse(&dir.join("negative.ndjson"), config_for(&dir));
-        assert!(!results.is_empty(), "{id}: empty negative fixture");
-        for (audit_id, hits) in &results {
-            assert!(
-                !hits.contains(id.as_str()),
-                "{id}: negative request {audit_id} hit {hits:?}"
-            );
-        }
+fn positive_fixtures_fire_their_rule_on_the_marked_requests_and_no_undeclared_rule() {
+    let (mut marked, mut problems) = (0, Vec::new());
+    for dir in fixture_dirs() {
+        let hit = |audit_id: &str| audit_id.starts_with("hit");
+        check_fixture(&dir, "positive.ndjson", hit, &mut problems);
+        let hits = analyse(&dir.join("positive.ndjson"), config_for(&dir))
+            .iter()
+            .filter(|(a, _)| a.starts_with("hit"))
+            .count();
+        assert!(
+            hits > 0,
+            "{}: the positive fixture marks no request",
+            dir.display()
+        );
+        marked += hits;
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(marked > 50, "{marked} marked requests");
+}
+
+#[test]
+fn negative_fixtures_fire_neither_their_rule_nor_any_undeclared_one() {
+    let (mut checked, mut problems) = (0, Vec::new());
+    for dir in fixture_dirs() {
+        checked += check_fixture(&dir, "negative.ndjson", |_| false, &mut problems);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 50, "{checked} requests");
 }
 
 #[test]

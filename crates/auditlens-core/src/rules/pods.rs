@@ -285,6 +285,23 @@ fn judged_spec<'c>(ctx: &'c Ctx<'_>) -> Option<&'c PodSpec> {
     }
 }
 
+/// The containers a per-container rule judges: every container of [`judged_spec`], or the
+/// ephemeral containers a write of `pods/ephemeralcontainers` adds to a running pod (`kubectl
+/// debug`; in the pod's spec, or at the top of the old `EphemeralContainers` object).
+fn judged_containers<'c>(ctx: &'c Ctx<'_>) -> Vec<&'c Container> {
+    if let Some(spec) = judged_spec(ctx) {
+        return spec.all_containers().collect();
+    }
+    if ctx.resource != "pods" || ctx.subresource != "ephemeralcontainers" || !ctx.writes() {
+        return Vec::new();
+    }
+    let in_spec = ctx
+        .pod_spec()
+        .and_then(|s| s.ephemeral_containers.as_deref())
+        .unwrap_or(&[]);
+    in_spec.iter().chain(ctx.top_level_ephemeral()).collect()
+}
+
 /// `created`, `patched`, ... with the outcome when the request was refused.
 fn did(ctx: &Ctx<'_>) -> String {
     let verb = match ctx.verb {
@@ -326,9 +343,8 @@ fn untrusted<'s>(ctx: &Ctx<'_>, spec: &'s PodSpec) -> Vec<&'s Container> {
 }
 
 fn privileged(ctx: &Ctx<'_>) -> Option<String> {
-    let spec = judged_spec(ctx)?;
-    let found: Vec<&Container> = spec
-        .all_containers()
+    let found: Vec<&Container> = judged_containers(ctx)
+        .into_iter()
         .filter(|c| {
             c.security_context
                 .as_ref()
@@ -438,9 +454,8 @@ const DANGEROUS_CAPABILITIES: &[&str] = &[
 ];
 
 fn capabilities(ctx: &Ctx<'_>) -> Option<String> {
-    let spec = judged_spec(ctx)?;
     let mut found = Vec::new();
-    for container in spec.all_containers() {
+    for container in judged_containers(ctx) {
         let added = container
             .security_context
             .as_ref()
