@@ -54,13 +54,20 @@ function hostileLog() {
   return file;
 }
 
+/** Opens every view and export of a finished analysis: the first finding's detail with its raw
+ * event read back from the file, an identity's profile, the input tab, each export. */
 async function exerciseEverything(page) {
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
   await page.click("#tab-findings");
-  const row = await page.$("[data-audit-id]");
-  if (row) {
-    await row.click();
-    await page.waitForFunction(() => !document.querySelector(".raw")?.textContent.startsWith("Reading"));
-  }
+  const row = await page.waitForSelector("[data-audit-id]", { timeout: 10_000 });
+  const auditId = await row.getAttribute("data-audit-id");
+  await row.click();
+  await page.waitForFunction(() => {
+    const raw = document.querySelector(".raw")?.textContent;
+    return raw && !raw.startsWith("Reading");
+  });
+  const raw = await page.textContent(".raw");
+  assert.ok(raw.includes(auditId), "the detail view shows the finding's raw event");
   await page.click("#tab-identities");
   const back = await page.$("#panel-identities >> text=All identities");
   if (back) await back.click();
@@ -80,10 +87,12 @@ for (const [mode, url] of Object.entries(MODES)) {
       const { context, page, problems } = await openPage(env.browser, url());
       const seen = [];
       context.on("request", (r) => seen.push(r.url()));
-      await analyze(page, [path.join(THIRD_PARTY, "falco/events.ndjson"), path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")]);
+      assert.equal(await analyze(page, [path.join(THIRD_PARTY, "falco/events.ndjson"), path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson")]), "done");
       await exerciseEverything(page);
       await page.click("#demo-button");
-      await page.waitForSelector("body[data-state=done]");
+      // The page is still "done" with the last analysis until the demo's starts.
+      await page.waitForFunction(() => document.body.dataset.state === "done" && window.auditlens.files.some((f) => f.name.includes("demo-audit")));
+      assert.ok((await page.evaluate(() => window.auditlens.result.summary.requests)) > 1000, "the demo log was analysed");
       const allowed = mode === "served" ? (u) => u.startsWith(env.server.origin + SUB_PATH) : (u) => /^(file|blob|data):/.test(u);
       const outside = seen.filter((u) => !allowed(u));
       assert.deepEqual(outside, [], `requests outside the page: ${outside.join(", ")}`);
