@@ -32,7 +32,8 @@ pub static RULES: &[EventRule] = &[
             "k8s.pod.privileged",
             "Privileged container",
             "A pod or workload asks for a privileged container (any container, init or \
-             ephemeral): root on the node, with every device and capability.",
+             ephemeral, also one added to a running pod by kubectl debug): root on the node, \
+             with every device and capability.",
             FAMILY,
             Security,
             High,
@@ -121,8 +122,9 @@ pub static RULES: &[EventRule] = &[
         meta: meta(
             "k8s.pod.capabilities",
             "Dangerous Linux capabilities added",
-            "A container adds a capability used in container escapes (SYS_ADMIN, SYS_PTRACE, \
-             SYS_MODULE, NET_ADMIN, BPF, DAC_READ_SEARCH, SYS_RAWIO, SYS_BOOT, SYSLOG, ALL).",
+            "A container (regular, init, or ephemeral, also one added to a running pod) adds a \
+             capability used in container escapes (SYS_ADMIN, SYS_PTRACE, SYS_MODULE, \
+             NET_ADMIN, BPF, DAC_READ_SEARCH, SYS_RAWIO, SYS_BOOT, SYSLOG, ALL).",
             FAMILY,
             Security,
             Medium,
