@@ -105,6 +105,8 @@ fn the_untruncated_copy_of_a_stage_wins_whichever_comes_first() {
     let request = merged(&[cut.clone(), cut]);
     assert!(request.truncated);
     assert_eq!(request.source.line, 1);
+    // A stage seen twice is still seen.
+    assert_eq!(request.stages_seen, Stage::ResponseComplete.bit());
 }
 
 #[test]
