@@ -1,16 +1,25 @@
 //! Timestamps as microseconds since the Unix epoch, parsed from the RFC 3339 strings that audit
 //! events carry. Time always comes from the events; the core never reads a clock.
 
-use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Timelike, Utc};
 
 /// Microseconds since 1970-01-01T00:00:00Z.
 pub type Micros = i64;
 
-/// Parses an RFC 3339 timestamp such as `2026-03-01T10:00:00.123456Z`.
+/// Parses an RFC 3339 timestamp such as `2026-03-01T10:00:00.123456Z`, and the forms that
+/// exports and SIEMs rewrite it to: a space for the `T`, no zone (taken as UTC), as in
+/// `2026-03-01 10:00:00.123`.
 pub fn parse_rfc3339(text: &str) -> Option<Micros> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_micros())
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_micros());
+    }
+    let text = text.trim();
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    None
 }
 
 fn to_datetime(micros: Micros) -> Option<DateTime<Utc>> {
@@ -58,5 +67,24 @@ mod tests {
         assert_eq!(hour_of_day(t), 13);
         assert_eq!(day_of_week(t), 3); // a Thursday
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn parses_the_forms_exports_rewrite_timestamps_to() {
+        let t = 1_707_828_306_073_000; // 2024-02-13T12:45:06.073Z
+        for text in [
+            "2024-02-13T12:45:06.073Z",
+            "2024-02-13 12:45:06.073Z",
+            "2024-02-13 12:45:06.073",
+            "2024-02-13T12:45:06.073",
+            "2024-02-13T13:45:06.073+01:00",
+            " 2024-02-13 12:45:06.073000 ",
+        ] {
+            assert_eq!(parse_rfc3339(text), Some(t), "{text}");
+        }
+        assert_eq!(parse_rfc3339("2024-02-13 12:45:06"), Some(t - 73_000));
+        for text in ["2024-02-13", "12:45:06", "2024-13-40 12:45:06", ""] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
     }
 }
