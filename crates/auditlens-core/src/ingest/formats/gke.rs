@@ -71,10 +71,17 @@ struct AuditLog<'a> {
     request_metadata: Option<RequestMetadata<'a>>,
     #[serde(borrow)]
     status: Option<&'a RawValue>,
+    authorization_info: Option<Vec<Authorization>>,
     #[serde(borrow)]
     request: Option<&'a RawValue>,
     #[serde(borrow)]
     response: Option<&'a RawValue>,
+}
+
+/// One permission check: whether it was granted is the authorizer's decision.
+#[derive(Debug, Deserialize)]
+struct Authorization {
+    granted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,7 +150,12 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
         return rejected("a Cloud Logging entry without an audit payload".to_string());
     };
     let service = payload.service_name.as_deref().unwrap_or("");
-    if service != "k8s.io" {
+    // Exports drop `serviceName`; a method of the Kubernetes API says what the entry is.
+    let kubernetes_method = payload
+        .method_name
+        .as_deref()
+        .is_some_and(|m| m.starts_with("io.k8s."));
+    if service != "k8s.io" && !(service.is_empty() && kubernetes_method) {
         formats.recognized(Shape::Gke);
         formats.note_once(
             Shape::Gke.bit(),
@@ -171,7 +183,8 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
     };
     let verb = method.rsplit('.').next().unwrap_or(method);
     let resource_name = payload.resource_name.as_deref().unwrap_or("");
-    let object_ref = object_ref(resource_name);
+    // An entry without a resourceName still says, in its method, what kind of object it was.
+    let object_ref = object_ref(resource_name).or_else(|| object_ref_of_method(method));
     let request_uri = request_uri(resource_name, object_ref.is_some());
     let audit_id = entry
         .operation
@@ -194,18 +207,22 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
             .map(|ip| vec![ip]),
         user_agent: metadata.and_then(|m| m.caller_supplied_user_agent.clone()),
         object_ref,
-        response_status: Some(WireStatus {
-            code: Some(code(payload)),
+        response_status: code(payload).map(|code| WireStatus {
+            code: Some(code),
             reason: None,
         }),
         request_object: payload.request,
         response_object: payload.response,
         request_received_timestamp: entry.timestamp.clone(),
-        annotations: entry.labels.map(WireAnnotations::from_map),
+        annotations: annotations(entry.labels, payload.authorization_info.as_deref()),
         ..WireEvent::default()
     };
-    if let Some(why) = event.not_an_event() {
-        return rejected(format!("a k8s.io audit entry that maps to no event: {why}"));
+    // The entry is an audit record of the Kubernetes API whatever else it lacks (an export may
+    // drop the principal): a verb and what it acted on make it an event.
+    if event.object_ref.is_none() && resource_name.is_empty() {
+        return rejected(format!(
+            "a k8s.io audit entry that names no object: method {method:?}, no resourceName"
+        ));
     }
     let truncated = entry.split.is_some();
     if truncated {
@@ -218,7 +235,7 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
             ),
         );
     }
-    emit.event(&mut event, truncated);
+    emit.mapped_event(&mut event, truncated);
     Found::Handled(Shape::Gke)
 }
 
@@ -279,17 +296,49 @@ fn level(payload: &AuditLog<'_>) -> &'static str {
     }
 }
 
-/// The HTTP code: the response `Status` when the body has one, else the gRPC status mapped.
-fn code(payload: &AuditLog<'_>) -> u16 {
+/// The HTTP code: the response `Status` when the body has one, else the gRPC status mapped (an
+/// empty `status` is OK); `None` when the entry holds neither, so the outcome is unknown.
+fn code(payload: &AuditLog<'_>) -> Option<u16> {
     let read = |raw: Option<&RawValue>| -> Option<i64> {
         serde_json::from_str::<Code>(raw?.get()).ok()?.code
     };
     if let Some(code) = read(payload.response).and_then(|c| u16::try_from(c).ok()) {
         if (100..600).contains(&code) {
-            return code;
+            return Some(code);
         }
     }
-    http_from_grpc(read(payload.status).unwrap_or(0))
+    let status = payload.status?;
+    serde_json::from_str::<Code>(status.get()).ok()?;
+    Some(http_from_grpc(read(Some(status)).unwrap_or(0)))
+}
+
+/// The entry's labels as annotations; without a decision label, the decision the permission
+/// checks record (every one granted: allow; any refused: forbid).
+fn annotations<'a>(
+    labels: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    checks: Option<&[Authorization]>,
+) -> Option<WireAnnotations<'a>> {
+    let mut annotations = labels.map(WireAnnotations::from_map);
+    if annotations.as_ref().is_some_and(|a| a.decision.is_some()) {
+        return annotations;
+    }
+    let granted: Vec<bool> = checks
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|c| c.granted)
+        .collect();
+    if granted.is_empty() {
+        return annotations;
+    }
+    let decision = if granted.iter().all(|&g| g) {
+        "allow"
+    } else {
+        "forbid"
+    };
+    annotations
+        .get_or_insert_with(WireAnnotations::default)
+        .decision = Some(Cow::Borrowed(decision));
+    annotations
 }
 
 /// The HTTP status a gRPC status code stands for (google.rpc.Code).
@@ -336,6 +385,54 @@ fn object_ref<'n>(resource_name: &'n str) -> Option<WireObjectRef<'n>> {
     })
 }
 
+/// What a Kubernetes API method names, for an entry without a `resourceName`:
+/// `io.k8s.apps.v1.deployments.create` is a deployment of group `apps`;
+/// `io.k8s.core.v1.pods.exec.create` the `exec` subresource of a pod;
+/// `io.k8s.authorization.rbac.v1.clusterroles.create` a ClusterRole of
+/// `rbac.authorization.k8s.io` (the group is written backwards). No namespace or name.
+fn object_ref_of_method(method: &str) -> Option<WireObjectRef<'static>> {
+    let parts: Vec<&str> = method.strip_prefix("io.k8s.")?.split('.').collect();
+    let version_at = parts.iter().position(|p| is_api_version(p))?;
+    let (group, rest) = (&parts[..version_at], &parts[version_at + 1..]);
+    // resource, optional subresource, verb.
+    if !(2..=3).contains(&rest.len()) || group.is_empty() {
+        return None;
+    }
+    let group = match group {
+        ["core"] => String::new(),
+        [one @ ("apps" | "batch" | "autoscaling" | "policy" | "extensions")] => one.to_string(),
+        _ => {
+            let reversed: Vec<&str> = group.iter().rev().copied().collect();
+            format!("{}.k8s.io", reversed.join("."))
+        }
+    };
+    let owned = |s: &str| Some(Cow::Owned(s.to_string()));
+    Some(WireObjectRef {
+        resource: owned(rest[0]),
+        api_group: Some(Cow::Owned(group)),
+        api_version: owned(parts[version_at]),
+        subresource: (rest.len() == 3).then(|| Cow::Owned(rest[1].to_string())),
+        ..WireObjectRef::default()
+    })
+}
+
+/// `v1`, `v2`, `v1beta1`, `v1alpha3`.
+fn is_api_version(part: &str) -> bool {
+    let Some(rest) = part.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    let tail = &rest[digits..];
+    tail.is_empty()
+        || ["alpha", "beta"].iter().any(|stage| {
+            tail.strip_prefix(stage)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// The request path a `resourceName` stands for (without the query, which GKE does not log).
 fn request_uri(resource_name: &str, is_resource: bool) -> String {
     if !is_resource {
@@ -364,6 +461,60 @@ mod tests {
         .into_iter()
         .map(|p| p.map(|p| p.to_string()).unwrap_or_else(|| "-".into()))
         .collect()
+    }
+
+    #[test]
+    fn methods_name_the_object_when_the_resource_name_is_missing() {
+        let of = |method: &str| {
+            object_ref_of_method(method).map(|o| {
+                [o.api_group, o.api_version, o.resource, o.subresource]
+                    .map(|p| p.map(|p| p.to_string()).unwrap_or_else(|| "-".into()))
+            })
+        };
+        assert_eq!(
+            of("io.k8s.core.v1.pods.create"),
+            Some(["", "v1", "pods", "-"].map(String::from))
+        );
+        assert_eq!(
+            of("io.k8s.core.v1.pods.exec.create"),
+            Some(["", "v1", "pods", "exec"].map(String::from))
+        );
+        assert_eq!(
+            of("io.k8s.apps.v1.daemonsets.patch"),
+            Some(["apps", "v1", "daemonsets", "-"].map(String::from))
+        );
+        assert_eq!(
+            of("io.k8s.authorization.rbac.v1.clusterrolebindings.create"),
+            Some(
+                [
+                    "rbac.authorization.k8s.io",
+                    "v1",
+                    "clusterrolebindings",
+                    "-"
+                ]
+                .map(String::from)
+            )
+        );
+        assert_eq!(
+            of("io.k8s.certificates.v1beta1.certificatesigningrequests.approval.update"),
+            Some(
+                [
+                    "certificates.k8s.io",
+                    "v1beta1",
+                    "certificatesigningrequests",
+                    "approval"
+                ]
+                .map(String::from)
+            )
+        );
+        for method in [
+            "io.k8s.core.v1",
+            "io.k8s.v1.pods.create",
+            "v2.deploymentmanager.deployments.insert",
+            "io.k8s.core.vx.pods.create",
+        ] {
+            assert_eq!(of(method), None, "{method}");
+        }
     }
 
     #[test]
