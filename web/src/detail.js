@@ -3,15 +3,20 @@
 // its file and pretty-printed, and the identity's requests just before and after it.
 
 import { emptyState, h, replace, table } from "./dom.js";
-import { fmtTime } from "./format.js";
+import { fmtTime, requestKey } from "./format.js";
 
 let token = 0;
 
-/** The raw record as indented JSON; for an EventList record, only the item with this auditID. */
-export function prettyEvent(text, auditID) {
+/** The raw record as indented JSON; for an EventList record, only the item with this auditID
+ * (or, for a request logged without one, the item its key names: `~FILE.OFFSET.INDEX`). */
+export function prettyEvent(text, auditID, key = null) {
   try {
     let value = JSON.parse(text);
-    if (Array.isArray(value?.items)) value = value.items.find((item) => item?.auditID === auditID) ?? value;
+    if (Array.isArray(value?.items)) {
+      const index = auditID == null ? Number(/^~\d+\.\d+\.(\d+)$/.exec(key ?? "")?.[1] ?? 0) : -1;
+      const item = auditID == null ? value.items.filter((i) => i?.auditID == null)[index] : value.items.find((i) => i?.auditID === auditID);
+      value = item ?? value;
+    }
     return JSON.stringify(value, null, 2);
   } catch {
     return text;
@@ -58,7 +63,7 @@ export async function renderDetail(app, container, finding) {
         h("div", {}, h("dt", {}, "Identity"), h("dd", {}, identityLink)),
         h("div", {}, h("dt", {}, "Time (UTC)"), h("dd", { class: "mono" }, fmtTime(finding.timestamp))),
         h("div", {}, h("dt", {}, "Source"), h("dd", { class: "mono" }, `${finding.file}:${finding.line}`)),
-        h("div", {}, h("dt", {}, "auditID"), h("dd", { class: "mono small" }, finding.auditID)),
+        h("div", {}, h("dt", {}, "auditID"), h("dd", { class: "mono small" }, finding.auditID ?? "none (logged without one)")),
       ),
     ),
     section("Why it was flagged", reasons),
@@ -68,13 +73,13 @@ export async function renderDetail(app, container, finding) {
   );
 
   const [detail, hits, neighbours] = await Promise.all([
-    app.engine.call("raw", { auditID: finding.auditID }).catch((e) => ({ error: e.message })),
-    (finding.rules ?? []).length ? app.engine.call("ruleHits", { auditID: finding.auditID }).catch(() => null) : null,
-    app.engine.call("neighbours", { auditID: finding.auditID, before: 10, after: 10 }).catch(() => []),
+    app.engine.call("raw", { auditID: requestKey(finding) }).catch((e) => ({ error: e.message })),
+    (finding.rules ?? []).length ? app.engine.call("ruleHits", { auditID: requestKey(finding) }).catch(() => null) : null,
+    app.engine.call("neighbours", { auditID: requestKey(finding), before: 10, after: 10 }).catch(() => []),
   ]);
   if (mine !== token) return;
 
-  raw.textContent = detail.text ? prettyEvent(detail.text, finding.auditID) : `The raw event is not available: ${detail.error}`;
+  raw.textContent = detail.text ? prettyEvent(detail.text, finding.auditID, requestKey(finding)) : `The raw event is not available: ${detail.error}`;
 
   if ((finding.rules ?? []).length) {
     const byRule = new Map((hits ?? []).map((hit) => [hit.rule, hit]));
@@ -99,7 +104,7 @@ export async function renderDetail(app, container, finding) {
     replace(around, emptyState("No other request of this identity", null));
   } else {
     const rows = neighbours.map((r) => {
-      const current = r.auditID === finding.auditID;
+      const current = r.request === requestKey(finding);
       return [
         h("span", { class: "mono nowrap" }, fmtTime(r.timestamp)),
         h("span", { class: "mono nowrap" }, r.verb),
@@ -111,7 +116,7 @@ export async function renderDetail(app, container, finding) {
       ];
     });
     const t = table(["Time", "Verb", "Resource", "Namespace/name", "Code", "Source IP", ""], rows, { class: "table compact" });
-    const index = neighbours.findIndex((r) => r.auditID === finding.auditID);
+    const index = neighbours.findIndex((r) => r.request === requestKey(finding));
     t.tBodies[0].rows[index]?.classList.add("current");
     replace(around, t);
   }

@@ -6,7 +6,7 @@
 
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from "@tanstack/virtual-core";
 import { emptyState, h, replace } from "./dom.js";
-import { SEVERITIES, fmtInt, fmtTime, severityRank } from "./format.js";
+import { SEVERITIES, fmtInt, fmtTime, requestKey, severityRank } from "./format.js";
 import { renderDetail } from "./detail.js";
 
 const ROW_HEIGHT = 36;
@@ -49,7 +49,7 @@ function haystack(f) {
   let text = texts.get(f);
   if (text === undefined) {
     const reasons = (f.reasons ?? []).map((r) => `${r.code} ${r.message}`).join(" ");
-    text = [f.auditID, f.identity, f.verb, f.resource, f.namespace, f.name, (f.rules ?? []).join(" "), reasons, f.file]
+    text = [f.auditID ?? "", f.identity, f.verb, f.resource, f.namespace, f.name, (f.rules ?? []).join(" "), reasons, f.file]
       .join(" ")
       .toLowerCase();
     texts.set(f, text);
@@ -248,7 +248,7 @@ export class FindingsPanel {
         class: `row${index === this.selected ? " selected" : ""}`,
         role: "row",
         "aria-selected": index === this.selected ? "true" : "false",
-        dataset: { auditId: f.auditID, severity: f.severity, index: String(index) },
+        dataset: { auditId: requestKey(f), severity: f.severity, index: String(index) },
         style: { transform: `translateY(${top}px)` },
         on: { click: () => this.select(index, true) },
       },
@@ -272,10 +272,10 @@ export class FindingsPanel {
 
   /** Selects the finding with this auditID, clearing filters that hide it. */
   selectAuditId(auditID) {
-    let index = this.rows.findIndex((f) => f.auditID === auditID);
+    let index = this.rows.findIndex((f) => requestKey(f) === auditID);
     if (index < 0) {
       this.clearFilters();
-      index = this.rows.findIndex((f) => f.auditID === auditID);
+      index = this.rows.findIndex((f) => requestKey(f) === auditID);
     }
     this.select(index, true);
   }

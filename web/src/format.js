@@ -43,4 +43,8 @@ export function fmtSpan(first, last) {
   return `${fmtTime(first)} → ${fmtTime(last)} UTC (${fmtDuration(ms / 1000)})`;
 }
 
+/** What names a finding's or request's request in lookups: its auditID, or for a request
+ * logged without one, the key the core gives it (`~FILE.OFFSET[.INDEX]`). */
+export const requestKey = (r) => r.auditID ?? r.request;
+
 export const plural = (n, one, many = `${one}s`) => `${fmtInt(n)} ${n === 1 ? one : many}`;

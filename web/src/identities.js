@@ -5,7 +5,7 @@
 
 import { disposeCharts, timelineChart } from "./charts.js";
 import { emptyState, h, replace, table } from "./dom.js";
-import { fmtInt, fmtSpan, fmtTime, severityRank } from "./format.js";
+import { fmtInt, fmtSpan, fmtTime, requestKey, severityRank } from "./format.js";
 import { identitiesByRisk } from "./overview.js";
 
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -134,7 +134,7 @@ export async function renderProfile(app, panel, identity) {
           h("span", { class: `badge sev-${f.severity}` }, f.severity),
           h("span", { class: "mono nowrap" }, fmtTime(f.timestamp)),
           h("span", { class: "mono nowrap" }, f.verb),
-          h("button", { type: "button", class: "link mono", on: { click: () => app.showFinding(f.auditID) } }, f.resource),
+          h("button", { type: "button", class: "link mono", on: { click: () => app.showFinding(requestKey(f)) } }, f.resource),
           f.reasons?.[0]?.message ?? (f.rules ?? []).join(", "),
         ]),
         { class: "table compact" },

@@ -13,6 +13,7 @@ import { THIRD_PARTY, RESULTS, ROOT, analyze, browserAndServer, gzipFile, native
 const AUDIT2RBAC = path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson");
 const FALCO = path.join(THIRD_PARTY, "falco/events.ndjson");
 const BAD_LINES = path.join(ROOT, "tests/fixtures/ingest/bad-lines.jsonl");
+const TRIMMED = path.join(ROOT, "tests/fixtures/trimmed/events.jsonl");
 
 const dir = tempDir("page");
 const gzipped = gzipFile(AUDIT2RBAC, path.join(dir, "demo.v1beta1.ndjson.gz"));
@@ -112,6 +113,33 @@ for (const mode of ["served", "single"]) {
         for (const id of shown) assert.ok(members.some((f) => f.auditID === id), `${id} belongs to incident ${top.id}`);
       } else {
         assert.equal(await page.$("[data-testid=incidents]"), null);
+      }
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    test("a finding of an event logged without an auditID opens by its place in the file", async () => {
+      const { context, page, problems } = await open();
+      assert.equal(await analyze(page, [TRIMMED]), "done");
+      const findings = await findingsOf(page);
+      const privileged = findings.find((f) => f.rules.includes("k8s.pod.privileged"));
+      assert.ok(privileged, "the privileged pod of line 1");
+      assert.equal(privileged.auditID, null);
+      assert.match(privileged.request, /^~0\.\d+$/);
+      await page.click("#tab-findings");
+      await page.click(`[data-audit-id="${privileged.request}"]`);
+      await page.waitForFunction(() => !document.querySelector(".raw")?.textContent.startsWith("Reading"));
+      const detail = await page.textContent(".detail");
+      assert.match(detail, /none \(logged without one\)/);
+      assert.match(detail, /events\.jsonl:1/);
+      const raw = JSON.parse(await page.textContent(".raw"));
+      assert.equal(raw.objectRef.name, "tools", "the raw event is line 1's");
+      // The item of an EventList without auditIDs opens as that item, not the whole list.
+      const second = findings.find((f) => f.request?.endsWith(".1"));
+      if (second) {
+        await page.click(`[data-audit-id="${second.request}"]`);
+        await page.waitForFunction(() => !document.querySelector(".raw")?.textContent.startsWith("Reading"));
+        assert.equal(JSON.parse(await page.textContent(".raw")).objectRef.name, "b");
       }
       assert.deepEqual(problems, []);
       await context.close();

@@ -79,7 +79,7 @@ fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<()> {
         let score = f.score.to_string();
         let line = f.line.to_string();
         let row = [
-            f.audit_id.as_str(),
+            f.audit_id.as_deref().unwrap_or_default(),
             &f.timestamp,
             &f.identity,
             &f.verb,

@@ -186,10 +186,10 @@ fn one_seed(
     let mut incident_scenarios: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
     let mut finding_of: HashMap<&str, Severity> = HashMap::new();
     for f in analysis.findings() {
-        finding_of.insert(f.audit_id.as_str(), f.severity);
+        finding_of.insert(f.request_key(), f.severity);
         totals.findings += 1;
         let flagged = f.severity >= Severity::Medium;
-        let label = label_of.get(f.audit_id.as_str());
+        let label = label_of.get(f.request_key());
         if flagged {
             totals.flagged += 1;
             if let Some(id) = f.incident {
@@ -268,7 +268,7 @@ fn print_scenario(analysis: &Analysis, labels: &[auditlens_sim::Label], scenario
     let findings: HashMap<&str, &auditlens_core::Finding> = analysis
         .findings()
         .iter()
-        .map(|f| (f.audit_id.as_str(), f))
+        .map(|f| (f.request_key(), f))
         .collect();
     let interner = analysis.interner();
     let requests: HashMap<std::borrow::Cow<'_, str>, &auditlens_core::Event> = analysis
@@ -281,7 +281,7 @@ fn print_scenario(analysis: &Analysis, labels: &[auditlens_sim::Label], scenario
         let labelled: std::collections::HashSet<&str> =
             labels.iter().map(|l| l.audit_id.as_str()).collect();
         for f in analysis.findings() {
-            if f.severity < Severity::Medium || labelled.contains(f.audit_id.as_str()) {
+            if f.severity < Severity::Medium || labelled.contains(f.request_key()) {
                 continue;
             }
             eprintln!(

@@ -57,7 +57,7 @@ pub fn summary(summary: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "diagnostics: {} ({} records rejected, {} kept with a warning)",
+        "diagnostics: {} ({} records rejected, {} warnings)",
         thousands(summary.diagnostics),
         thousands(summary.rejected),
         thousands(summary.warnings)

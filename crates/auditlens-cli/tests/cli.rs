@@ -59,12 +59,15 @@ fn json_output_is_one_document_with_summary_files_and_diagnostics() {
     assert_eq!(files.len(), 2);
     assert_eq!(files[0]["path"], AUDIT2RBAC);
     assert_eq!(files[0]["format"], "JSON lines");
-    assert_eq!(files[1]["diagnostics"], 7);
+    assert_eq!(files[1]["diagnostics"], 8);
     let diagnostics = report["diagnostics"].as_array().unwrap();
-    assert_eq!(diagnostics.len(), 7);
-    assert_eq!(diagnostics[0]["file"], BAD_LINES);
-    assert_eq!(diagnostics[0]["line"], 2);
-    assert_eq!(diagnostics[0]["kind"], "malformed-json");
+    assert_eq!(diagnostics.len(), 9);
+    // The first file's one warning, said when it was read: its events carry no user agent.
+    assert_eq!(diagnostics[0]["file"], AUDIT2RBAC);
+    assert_eq!(diagnostics[0]["kind"], "missing-fields");
+    assert_eq!(diagnostics[1]["file"], BAD_LINES);
+    assert_eq!(diagnostics[1]["line"], 2);
+    assert_eq!(diagnostics[1]["kind"], "malformed-json");
     assert!(report["findings"].is_array());
     insta::assert_snapshot!(
         "analyze_json_diagnostics",
@@ -354,4 +357,41 @@ fn a_large_file_read_on_two_threads_gives_the_one_thread_result() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&two)).unwrap();
     assert!(report["summary"]["requests"].as_u64().unwrap() > 60_000);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn events_without_an_auditid_are_analysed_and_written_with_a_null_auditid() {
+    const TRIMMED: &str = "tests/fixtures/trimmed/events.jsonl";
+    let output = auditlens(&["analyze", "--format", "jsonl", TRIMMED]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let findings: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let privileged = findings
+        .iter()
+        .find(|f| {
+            f["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "k8s.pod.privileged")
+        })
+        .expect("the privileged pod of line 1");
+    assert_eq!(privileged["auditID"], serde_json::Value::Null);
+    assert!(privileged["request"].as_str().unwrap().starts_with("~0."));
+    assert_eq!(
+        (privileged["file"].as_str(), privileged["line"].as_u64()),
+        (Some(TRIMMED), Some(1))
+    );
+    // The CSV leaves the cell empty rather than inventing an id.
+    let csv = stdout(&auditlens(&["analyze", "--format", "csv", TRIMMED]));
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let first_line_rows: Vec<_> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[11] == TRIMMED && &r[12] == "1")
+        .collect();
+    assert!(!first_line_rows.is_empty());
+    assert!(first_line_rows.iter().all(|r| r[0].is_empty()));
 }

@@ -29,7 +29,7 @@ struct CountingSink {
 }
 
 impl Sink for CountingSink {
-    fn event(&mut self, event: &WireEvent<'_>, _source: Source, _truncated: bool) {
+    fn event(&mut self, event: &WireEvent<'_>, _source: Source, _index: u32, _truncated: bool) {
         self.events += u64::from(event.verb.is_some());
     }
 

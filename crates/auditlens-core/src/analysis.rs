@@ -267,6 +267,7 @@ impl Analysis {
         input.finished = true;
         self.store.current_file = file.0 as usize;
         input.reader.finish(&mut self.store);
+        input.reader.report_gaps(&mut self.store);
         let counts = input.reader.counts();
         if counts.events == 0 && counts.records > 0 {
             let message = input.reader.no_events_message();
@@ -559,6 +560,7 @@ impl EventStore {
         &mut self,
         wire: &WireEvent<'_>,
         source: Source,
+        index: u32,
         truncated: bool,
     ) -> (Event, AgentFacts) {
         let last_time = self
@@ -593,12 +595,15 @@ impl EventStore {
             Some(ips) => self.intern_strings(ips.iter().map(|ip| ip.as_ref())),
             None => ListId::EMPTY,
         };
-        let stage = Stage::parse(wire.stage.as_deref().unwrap_or(""));
+        // No stage: the event stands for the whole request.
+        let stage = Stage::parse(wire.stage.as_deref().unwrap_or("ResponseComplete"));
+        // No auditID: an id of its own, never merged with another request.
+        let audit_id = match wire.audit_id.as_deref().filter(|id| !id.is_empty()) {
+            Some(id) => self.interner.intern_audit_id(id),
+            None => AuditId::absent(source.file, source.offset, index),
+        };
         let event = Event {
-            audit_id: wire
-                .audit_id
-                .as_deref()
-                .map_or(AuditId::EMPTY, |id| self.interner.intern_audit_id(id)),
+            audit_id,
             stage,
             stages_seen: stage.bit(),
             level: Level::parse(wire.level.as_deref().unwrap_or("")),
@@ -703,8 +708,8 @@ impl EventStore {
 }
 
 impl Sink for EventStore {
-    fn event(&mut self, wire: &WireEvent<'_>, source: Source, truncated: bool) {
-        let (event, agent) = self.normalize(wire, source, truncated);
+    fn event(&mut self, wire: &WireEvent<'_>, source: Source, index: u32, truncated: bool) {
+        let (event, agent) = self.normalize(wire, source, index, truncated);
         self.rules
             .evaluate(wire, &event, &agent, &self.interner, &mut self.rule_hits);
         self.add(event);

@@ -28,6 +28,9 @@ pub enum DiagnosticKind {
     UnterminatedDocument,
     /// Bytes between JSON documents that belong to none of them.
     UnexpectedContent,
+    /// Events written without fields that have a default (auditID, stage, timestamps, ...):
+    /// kept, counted once per file and field.
+    MissingFields,
 }
 
 impl DiagnosticKind {
@@ -43,6 +46,7 @@ impl DiagnosticKind {
             DiagnosticKind::GzipError => "gzip-error",
             DiagnosticKind::UnterminatedDocument => "unterminated-document",
             DiagnosticKind::UnexpectedContent => "unexpected-content",
+            DiagnosticKind::MissingFields => "missing-fields",
         }
     }
 }

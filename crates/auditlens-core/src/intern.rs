@@ -58,12 +58,22 @@ impl ListId {
     }
 }
 
+/// The top bit of the high word marks an [`AuditId::absent`] id.
+const ABSENT_MARK: u64 = 1 << 63;
+const ABSENT_MAX_FILE: u32 = (1 << 31) - 1;
+const ABSENT_MAX_INDEX: u32 = u16::MAX as u32;
+
 /// A request's auditID in 16 bytes.
 ///
 /// A lowercase canonical UUID (`8-4-4-4-12` hex digits) is kept as its 128-bit value; any other
 /// text is interned and kept as its [`Sym`]. The two cannot collide: a UUID is only taken as a
 /// value when its version digit is not 0, and an interned id's value has that digit 0. Either
 /// way [`Interner::audit_id_text`] gives the text back exactly.
+///
+/// A request logged without an auditID gets an id of a third kind ([`AuditId::absent`]): where
+/// its record is (file, byte offset) and its place among the record's events. It has the
+/// version digit 0 too but a high word that an interned id never has, so it equals no other
+/// request's id and stays the same however the file is chunked or cut into parts.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
@@ -109,9 +119,62 @@ impl AuditId {
 
     /// The interned text's id, when the auditID is not held as a UUID value.
     pub fn sym(self) -> Option<Sym> {
-        // The version digit: bits 76..80 of the value.
-        let interned = (self.value() >> 76) & 0xf == 0;
+        // The version digit: bits 76..80 of the value; interned ids also have a high word of 0.
+        let interned = (self.value() >> 76) & 0xf == 0 && self.0[0] & ABSENT_MARK == 0;
         interned.then(|| Sym(self.0[1] as u32))
+    }
+
+    /// The id of a request logged without an auditID: the `index`-th event (from 0) of the
+    /// record at byte `offset` of file `file`. Files past 2^31 and indexes past 2^16 - 1 share
+    /// the last value.
+    pub fn absent(file: u32, offset: u64, index: u32) -> AuditId {
+        let file = u64::from(file.min(ABSENT_MAX_FILE));
+        let index = u64::from(index.min(ABSENT_MAX_INDEX));
+        AuditId([ABSENT_MARK | file << 32 | index << 16, offset])
+    }
+
+    /// Where a request logged without an auditID was: (file, record offset, event index).
+    pub fn absent_at(self) -> Option<(u32, u64, u32)> {
+        let high = self.0[0];
+        if high & ABSENT_MARK == 0 || (self.value() >> 76) & 0xf != 0 {
+            return None;
+        }
+        let file = ((high >> 32) as u32) & ABSENT_MAX_FILE;
+        let index = ((high >> 16) as u32) & ABSENT_MAX_INDEX;
+        Some((file, self.0[1], index))
+    }
+
+    /// The same absent id for the record moved by `shift` bytes in file `file` (a part of a file
+    /// appended after the bytes before it); any other id unchanged.
+    pub fn shifted(self, file: u32, shift: u64) -> AuditId {
+        match self.absent_at() {
+            Some((_, offset, index)) => AuditId::absent(file, offset + shift, index),
+            None => self,
+        }
+    }
+
+    /// The text that stands for a request without an auditID, where outputs need one: `~`, the
+    /// file's index, the record's byte offset and, for a later event of the same record, its
+    /// index (`~0.1834`, `~0.1834.2`). `None` for any other id.
+    pub fn absent_key(self) -> Option<String> {
+        let (file, offset, index) = self.absent_at()?;
+        Some(if index == 0 {
+            format!("~{file}.{offset}")
+        } else {
+            format!("~{file}.{offset}.{index}")
+        })
+    }
+
+    /// Reads back [`AuditId::absent_key`]'s text.
+    pub fn parse_absent_key(text: &str) -> Option<AuditId> {
+        let mut parts = text.strip_prefix('~')?.split('.');
+        let file = parts.next()?.parse().ok()?;
+        let offset = parts.next()?.parse().ok()?;
+        let index = parts.next().map_or(Some(0), |i| i.parse().ok())?;
+        if parts.next().is_some() || file > ABSENT_MAX_FILE || index > ABSENT_MAX_INDEX {
+            return None;
+        }
+        Some(AuditId::absent(file, offset, index))
     }
 
     /// The id of an auditID whose text was interned as `sym`.
@@ -235,15 +298,30 @@ impl Interner {
         AuditId::from_uuid(text).unwrap_or_else(|| AuditId::from_sym(self.intern(text)))
     }
 
-    /// The id of an auditID's text if a request carried it.
+    /// The id of an auditID's text if a request carried it, or of a request key
+    /// ([`Interner::request_key`]) of a request without one.
     pub fn get_audit_id(&self, text: &str) -> Option<AuditId> {
-        AuditId::from_uuid(text).or_else(|| self.get(text).map(AuditId::from_sym))
+        AuditId::from_uuid(text)
+            .or_else(|| self.get(text).map(AuditId::from_sym))
+            .or_else(|| AuditId::parse_absent_key(text))
     }
 
-    /// The text of an auditID.
+    /// What names a request in outputs and lookups: its auditID, or for a request logged
+    /// without one, its [`AuditId::absent_key`].
+    pub fn request_key(&self, id: AuditId) -> Cow<'_, str> {
+        match id.absent_key() {
+            Some(key) => Cow::Owned(key),
+            None => self.audit_id_text(id),
+        }
+    }
+
+    /// The text of an auditID; empty for a request logged without one.
     pub fn audit_id_text(&self, id: AuditId) -> Cow<'_, str> {
         if let Some(sym) = id.sym() {
             return Cow::Borrowed(self.resolve(sym));
+        }
+        if id.absent_at().is_some() {
+            return Cow::Borrowed("");
         }
         let hex = format!("{:032x}", id.value());
         let mut text = String::with_capacity(36);
@@ -408,6 +486,41 @@ fn list_members<'a>(members: &'a [Sym], ends: &[usize], id: ListId) -> &'a [Sym]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_of_requests_without_an_auditid_stand_apart() {
+        let mut interner = Interner::default();
+        let interned = interner.intern_audit_id("not-a-uuid");
+        let uuid = interner.intern_audit_id("6a0c1f52-3d4e-4b8a-9c7d-2e1f0a9b8c7d");
+        let absent = AuditId::absent(3, 1_834, 0);
+        assert_eq!(absent.absent_at(), Some((3, 1_834, 0)));
+        assert_eq!(absent.sym(), None);
+        assert_eq!(interned.absent_at(), None);
+        assert_eq!(uuid.absent_at(), None);
+        assert!(interned.sym().is_some());
+        assert_ne!(absent, AuditId::absent(3, 1_834, 1));
+        assert_ne!(absent, AuditId::absent(2, 1_834, 0));
+        assert_eq!(absent.absent_key().as_deref(), Some("~3.1834"));
+        assert_eq!(
+            AuditId::absent(3, 1_834, 2).absent_key().as_deref(),
+            Some("~3.1834.2")
+        );
+        for key in ["~3.1834", "~3.1834.2"] {
+            let id = AuditId::parse_absent_key(key).unwrap();
+            assert_eq!(id.absent_key().as_deref(), Some(key));
+            assert_eq!(interner.get_audit_id(key), Some(id));
+        }
+        for bad in ["~", "~3", "~3.x", "~3.1.2.3", "3.1834", "~-1.2"] {
+            assert_eq!(AuditId::parse_absent_key(bad), None, "{bad}");
+        }
+        assert_eq!(interner.audit_id_text(absent), "");
+        assert_eq!(interner.request_key(absent), "~3.1834");
+        assert_eq!(interner.request_key(interned), "not-a-uuid");
+        // A part appended 100 bytes into file 5 moves its records; other ids stay.
+        assert_eq!(absent.shifted(5, 100), AuditId::absent(5, 1_934, 0));
+        assert_eq!(uuid.shifted(5, 100), uuid);
+        assert_eq!(interned.shifted(5, 100), interned);
+    }
 
     #[test]
     fn words_compare_as_bytes_do() {

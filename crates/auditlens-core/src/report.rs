@@ -55,8 +55,15 @@ pub struct Reason {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
+    /// The request's auditID; `None` (`null` in JSON) for a request logged without one, which
+    /// is named by [`Finding::request`] instead.
     #[serde(rename = "auditID")]
-    pub audit_id: String,
+    pub audit_id: Option<String>,
+    /// For a request logged without an auditID, the key that names it in lookups (the page's
+    /// detail view, `Interner::get_audit_id`): `~FILE.OFFSET[.INDEX]`, stable across runs and
+    /// chunkings. Its file and line are in `file` and `line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
     /// When the request was received (RFC 3339).
     pub timestamp: String,
     /// The effective identity (the impersonated user when there was one).
@@ -85,6 +92,16 @@ pub struct Finding {
     /// The incident this finding belongs to (see [`Incident::id`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<u32>,
+}
+
+impl Finding {
+    /// What names the finding's request: its auditID, or its key when it has none.
+    pub fn request_key(&self) -> &str {
+        self.audit_id
+            .as_deref()
+            .or(self.request.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// Findings of one identity close together in time: one burst of related anomalies, read as

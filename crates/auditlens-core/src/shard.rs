@@ -248,10 +248,11 @@ impl EventStore {
                 .copied()
                 .unwrap_or(ListId::EMPTY)
         };
-        // Only auditIDs that are not UUIDs are interned.
+        // Only auditIDs that are not UUIDs are interned; the ids of requests without one say
+        // where their record is, which moves with the part.
         let audit_id = |id: AuditId| match id.sym() {
             Some(s) => AuditId::from_sym(sym(s)),
-            None => id,
+            None => id.shifted(file, byte_base),
         };
         drop(other);
         for (id, hits) in hits {

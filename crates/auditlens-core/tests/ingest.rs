@@ -99,6 +99,17 @@ fn assert_accounted(summary: &Summary) {
     assert_eq!(summary.records, summary.accepted + summary.rejected);
 }
 
+/// The messages of the missing-field warnings (one per file and field), in order.
+fn gap_warnings(analysis: &Analysis) -> Vec<&str> {
+    analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::MissingFields)
+        .inspect(|d| assert_eq!(d.severity, DiagnosticSeverity::Warning))
+        .map(|d| d.message.as_str())
+        .collect()
+}
+
 fn assert_lines_accounted(summary: &Summary) {
     assert_accounted(summary);
     assert_eq!(
@@ -126,7 +137,17 @@ fn falco_events_are_all_read() {
         .map(String::as_str)
         .collect();
     assert_eq!(s.requests, distinct.len() as u64);
-    assert_eq!(s.diagnostics, 0, "{:?}", analysis.diagnostics());
+    // Minikube's events of that era carry no user agent, and many no apiVersion: kept, and
+    // said once each.
+    assert_eq!(
+        gap_warnings(&analysis),
+        [
+            "47 events have no userAgent (lines 1, 2, 3, 4, 5, ...): their client is unknown",
+            "38 events have no apiVersion (lines 2, 3, 4, 5, 6, ...): they are read as \
+             audit.k8s.io/v1"
+        ]
+    );
+    assert_eq!(s.diagnostics, 2, "{:?}", analysis.diagnostics());
     assert_lines_accounted(&s);
     assert_chunk_invariant("events.ndjson", &bytes);
 }
@@ -138,7 +159,11 @@ fn audit2rbac_log_merges_stages() {
     let s = analysis.summary();
     assert_eq!(
         (s.lines, s.events, s.requests, s.diagnostics),
-        (757, 757, 437, 0)
+        (757, 757, 437, 1)
+    );
+    assert_eq!(
+        gap_warnings(&analysis),
+        ["757 events have no userAgent (lines 1, 2, 3, 4, 5, ...): their client is unknown"]
     );
     // 320 requests were logged at RequestReceived and ResponseComplete: all kept complete.
     let both = analysis
@@ -213,7 +238,12 @@ fn arrays_and_event_lists_give_the_same_events() {
         let analysis = analyze(name, &bytes);
         let s = analysis.summary();
         assert_eq!(s.events, 6, "{name}: {:?}", analysis.diagnostics());
-        assert_eq!(s.diagnostics, 0, "{name}: {:?}", analysis.diagnostics());
+        assert_eq!(s.diagnostics, 1, "{name}: {:?}", analysis.diagnostics());
+        assert!(
+            gap_warnings(&analysis)[0].starts_with("6 events have no userAgent"),
+            "{name}: {:?}",
+            analysis.diagnostics()
+        );
         let strip = |a: &Analysis| -> Vec<String> {
             a.requests()
                 .iter()
@@ -271,14 +301,20 @@ fn every_kind_of_bad_line_is_reported_and_the_rest_is_read() {
             (8, TruncatedEvent, Error),
             (11, NotAuditEvent, Error),
             (12, InvalidUtf8, Warning),
+            (1, MissingFields, Warning),
         ]
+    );
+    // The truncated event's missing fields are its own warning's business.
+    assert_eq!(
+        gap_warnings(&analysis),
+        ["4 events have no userAgent (lines 1, 4, 10, 13): their client is unknown"]
     );
     assert_eq!(s.lines, 13);
     assert_eq!(s.blank_lines, 2);
     assert_eq!(s.records, 11);
     assert_eq!(s.rejected, 5);
     assert_eq!(s.events, 6 + 1 - 1); // five good, one recovered from truncation
-    assert_eq!(s.warnings, 2);
+    assert_eq!(s.warnings, 3);
     assert_lines_accounted(&s);
     for d in analysis.diagnostics() {
         assert_eq!(d.file, "bad-lines.jsonl");
@@ -331,7 +367,14 @@ fn over_long_lines_are_skipped_and_reported_in_every_chunking() {
             .iter()
             .map(|d| (d.line, d.kind))
             .collect();
-        assert_eq!(kinds, [(3, DiagnosticKind::RecordTooLong)], "chunk {chunk}");
+        assert_eq!(
+            kinds,
+            [
+                (3, DiagnosticKind::RecordTooLong),
+                (1, DiagnosticKind::MissingFields)
+            ],
+            "chunk {chunk}"
+        );
         assert!(analysis.diagnostics()[0].message.contains("10000 bytes"));
         assert_eq!(s.events, 12);
         assert_lines_accounted(&s);
@@ -403,7 +446,13 @@ fn an_unterminated_array_reports_its_last_event() {
     let analysis = analyze("cut.json", cut);
     assert_eq!(analysis.summary().events, 5);
     let kinds: Vec<_> = analysis.diagnostics().iter().map(|d| d.kind).collect();
-    assert_eq!(kinds, [DiagnosticKind::UnterminatedDocument]);
+    assert_eq!(
+        kinds,
+        [
+            DiagnosticKind::UnterminatedDocument,
+            DiagnosticKind::MissingFields
+        ]
+    );
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! checked against every rule of the catalog, not only its own.
 //!
 //! `tests/fixtures/rules/<rule id>/positive.ndjson` holds audit events where the rule must hit
-//! exactly the requests whose auditID starts with `hit` (and no other request of the file);
+//! exactly the requests whose auditID starts with `hit` (and no other request of the file); an
+//! event written without an auditID, as exports trim them, goes by its object's name instead;
 //! `negative.ndjson` holds near misses where it must not hit at all. No other rule may fire on
 //! either file, but those that `other-rules.txt` declares for a request, each with the reason it
 //! fires by design (every exec is also `k8s.pod.exec`; a refused request is also
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use auditlens_core::rules::{self, RuleConfig};
-use auditlens_core::{Analysis, Limits};
+use auditlens_core::{Analysis, DiagnosticKind, Limits};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules")
@@ -48,17 +49,22 @@ fn analyse(path: &Path, config: RuleConfig) -> Vec<(String, BTreeSet<&'static st
     let file = analysis.add_file(&path.display().to_string());
     analysis.push(file, &bytes);
     analysis.finish();
-    assert!(
-        analysis.diagnostics().is_empty(),
-        "{}: {:?}",
-        path.display(),
-        analysis.diagnostics()
-    );
+    // Trimmed events are said to lack fields, once per field; nothing else may be wrong.
+    let problems: Vec<_> = analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind != DiagnosticKind::MissingFields)
+        .collect();
+    assert!(problems.is_empty(), "{}: {problems:?}", path.display());
     analysis
         .requests()
         .iter()
         .map(|r| {
-            let id = analysis.interner().audit_id_text(r.audit_id).into_owned();
+            let interner = analysis.interner();
+            let id = match r.audit_id.absent_key() {
+                Some(_) => interner.resolve(r.name).to_string(),
+                None => interner.audit_id_text(r.audit_id).into_owned(),
+            };
             let hits = analysis
                 .rule_hits(r.audit_id)
                 .iter()

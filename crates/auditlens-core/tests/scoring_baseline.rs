@@ -217,7 +217,7 @@ fn a_loaded_baseline_replaces_the_learning_period() {
             .collect();
         a.findings()
             .iter()
-            .any(|f| ids.contains(&f.audit_id.as_str()) && f.severity >= Severity::Medium)
+            .any(|f| ids.contains(&f.request_key()) && f.severity >= Severity::Medium)
     };
     // 03:10 on the last day: in the learning period of the last day alone, scored against
     // the loaded baseline.

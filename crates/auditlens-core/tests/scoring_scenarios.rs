@@ -35,7 +35,7 @@ fn highest_by_scenario(
 ) -> BTreeMap<String, (LabelKind, Option<Severity>)> {
     let by_id: HashMap<&str, Severity> = findings
         .iter()
-        .map(|f| (f.audit_id.as_str(), f.severity))
+        .map(|f| (f.request_key(), f.severity))
         .collect();
     let mut out: BTreeMap<String, (LabelKind, Option<Severity>)> = BTreeMap::new();
     for label in labels {
@@ -113,7 +113,7 @@ fn explanations_name_the_baseline_with_numbers() {
     let flagged: Vec<&Finding> = analysis
         .findings()
         .iter()
-        .filter(|f| attack.contains(f.audit_id.as_str()) && f.severity >= Severity::Medium)
+        .filter(|f| attack.contains(f.request_key()) && f.severity >= Severity::Medium)
         .collect();
     assert!(!flagged.is_empty());
     for f in &flagged {
@@ -138,7 +138,7 @@ fn explanations_name_the_baseline_with_numbers() {
     let messages: Vec<&str> = analysis
         .findings()
         .iter()
-        .filter(|f| stolen.contains(&f.audit_id.as_str()))
+        .filter(|f| stolen.contains(&f.request_key()))
         .flat_map(|f| f.reasons.iter().map(|r| r.message.as_str()))
         .collect();
     assert!(

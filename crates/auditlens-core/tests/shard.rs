@@ -197,10 +197,12 @@ fn a_file_sharded_after_another_gives_the_one_pass_result() {
         analysis.finish();
         fingerprint(&analysis)
     };
+    // Each file is finished when it has been read, as the CLI and the page do.
     let mut single = Analysis::new(Limits::default());
     let a = single.add_file("a.log");
     let b = single.add_file("b.log");
     single.push(a, &first);
+    single.finish_file(a);
     single.push(b, &second);
     single.finish();
     let expected = fingerprint(&single);
@@ -385,4 +387,28 @@ fn damaged_or_unfitting_part_bytes_change_nothing() {
     shard.push(&wrapped);
     shard.finish();
     assert!(shard.into_bytes().is_none());
+}
+
+/// Requests written without an auditID are named by where their record is; in a part, that is
+/// counted from the part's start and moved when the part is appended, so every cut, in memory
+/// or as bytes, gives the one-pass ids (the fingerprint holds each request's id).
+#[test]
+fn requests_without_an_auditid_keep_their_ids_across_parts() {
+    let trimmed = read("tests/fixtures/trimmed/events.jsonl");
+    // The native lines of the trimmed fixture (1-4), many times over, and a real log.
+    let native: Vec<&[u8]> = trimmed.split_inclusive(|&b| b == b'\n').take(4).collect();
+    let mut bytes = Vec::new();
+    for _ in 0..25 {
+        bytes.extend(native.concat());
+    }
+    bytes.extend(read("tests/fixtures/third-party/falco/events.ndjson"));
+    let expected = fingerprint(&one_pass("mixed.log", &bytes));
+    assert_cut_every("mixed.log", &bytes, &expected, &[1, 7, 40]);
+    for &cut in line_starts(&bytes).iter().step_by(9) {
+        assert_eq!(
+            fingerprint(&via_bytes("mixed.log", &bytes, &[cut])),
+            expected,
+            "cut at {cut}"
+        );
+    }
 }

@@ -37,8 +37,11 @@ pub const TOP_VALUES: usize = 25;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestRow {
+    /// `null` for a request logged without an auditID; `request` names it then.
     #[serde(rename = "auditID")]
-    pub audit_id: String,
+    pub audit_id: Option<String>,
+    /// The key that names the request in lookups: its auditID, or `~FILE.OFFSET[.INDEX]`.
+    pub request: String,
     pub timestamp: String,
     pub stage: &'static str,
     pub stages: Vec<&'static str>,
@@ -81,7 +84,12 @@ impl RequestRow {
         .map(auditlens_core::Stage::as_str)
         .collect();
         RequestRow {
-            audit_id: interner.audit_id_text(event.audit_id).into_owned(),
+            audit_id: event
+                .audit_id
+                .absent_key()
+                .is_none()
+                .then(|| interner.audit_id_text(event.audit_id).into_owned()),
+            request: interner.request_key(event.audit_id).into_owned(),
             timestamp: format_rfc3339(event.received),
             stage: event.stage.as_str(),
             stages,
@@ -113,7 +121,7 @@ impl RequestRow {
     }
 }
 
-/// The index of the request with this auditID, if any.
+/// The index of the request with this auditID (or request key), if any.
 pub fn find_request(analysis: &Analysis, audit_id: &str) -> Option<usize> {
     let id = analysis.interner().get_audit_id(audit_id)?;
     analysis.requests().iter().position(|e| e.audit_id == id)

@@ -23,8 +23,8 @@ mod wire;
 pub use decode::Encoding;
 pub use framing::Layout;
 pub use wire::{
-    is_truncated, parse_record, salvage_truncated, Parsed, Rejection, WireAnnotations, WireEvent,
-    WireObjectRef, WireStatus, WireUser, TRUNCATION_MARKER,
+    is_truncated, parse_record, salvage_truncated, Gap, Parsed, Rejection, WireAnnotations,
+    WireEvent, WireObjectRef, WireStatus, WireUser, TRUNCATION_MARKER,
 };
 
 pub use formats::{is_managed_control_plane, Shape};
@@ -60,8 +60,9 @@ impl Default for Limits {
 
 /// Receives what a [`FileReader`] finds.
 pub trait Sink {
-    /// One audit event, borrowed from the record for the duration of the call.
-    fn event(&mut self, event: &WireEvent<'_>, source: Source, truncated: bool);
+    /// One audit event, borrowed from the record for the duration of the call; `index` is its
+    /// place among the events of its record (0 but in a batch such as an `EventList`).
+    fn event(&mut self, event: &WireEvent<'_>, source: Source, index: u32, truncated: bool);
     /// One problem with the input.
     fn diagnostic(&mut self, diagnostic: Diagnostic);
 }
@@ -89,6 +90,102 @@ pub struct FileCounts {
     /// Warnings: events kept with what could be recovered (cut short, invalid UTF-8 replaced,
     /// a body left out for its size), and notes about records skipped.
     pub warnings: u64,
+    /// Fields events were written without, which the analysis filled in.
+    pub gaps: Gaps,
+}
+
+/// How many events of a file were written without each field that has a default ([`Gap`]),
+/// and the first lines where that happened: reported once per file and field when the file
+/// ends, not once per line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Gaps {
+    counts: [u64; Gap::ALL.len()],
+    first_lines: [Vec<u64>; Gap::ALL.len()],
+    /// The byte offset of the first record with each gap.
+    first_offsets: [u64; Gap::ALL.len()],
+    /// More lines had the gap than `first_lines` keeps.
+    more_lines: [bool; Gap::ALL.len()],
+}
+
+impl Gaps {
+    /// Lines kept per field, for the message.
+    const LINES_KEPT: usize = 5;
+
+    /// Adds the gaps of one record at `at`, `events[i]` events for [`Gap::ALL`]`[i]`.
+    fn add(&mut self, events: &[u32; Gap::ALL.len()], at: At) {
+        let line = at.line;
+        for (i, &n) in events.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            if self.counts[i] == 0 {
+                self.first_offsets[i] = at.offset;
+            }
+            self.counts[i] += u64::from(n);
+            let lines = &mut self.first_lines[i];
+            if lines.last() != Some(&line) {
+                if lines.len() < Self::LINES_KEPT {
+                    lines.push(line);
+                } else {
+                    self.more_lines[i] = true;
+                }
+            }
+        }
+    }
+
+    /// Appends the gaps of the part of the file that follows, whose lines and offsets count
+    /// from its own start: `lines` lines and `bytes` bytes into the file.
+    fn append(&mut self, later: &Gaps, lines: u64, bytes: u64) {
+        for i in 0..Gap::ALL.len() {
+            if later.counts[i] == 0 {
+                continue;
+            }
+            if self.counts[i] == 0 {
+                self.first_offsets[i] = later.first_offsets[i] + bytes;
+            }
+            self.counts[i] += later.counts[i];
+            let room = Self::LINES_KEPT.saturating_sub(self.first_lines[i].len());
+            let more = later.first_lines[i].iter().take(room).map(|l| l + lines);
+            self.first_lines[i].extend(more);
+            self.more_lines[i] |= later.more_lines[i] || later.first_lines[i].len() > room;
+        }
+    }
+
+    /// How many events lacked `gap`.
+    pub fn count(&self, gap: Gap) -> u64 {
+        self.counts[gap as usize]
+    }
+
+    /// One warning per field that events lacked: where first, how many, the first lines, and
+    /// the default taken.
+    fn warnings(&self) -> impl Iterator<Item = (At, String)> + '_ {
+        Gap::ALL.into_iter().filter_map(|gap| {
+            let i = gap as usize;
+            let n = self.counts[i];
+            let first = *self.first_lines[i].first()?;
+            let lines: Vec<String> = self.first_lines[i].iter().map(u64::to_string).collect();
+            let more = if self.more_lines[i] { ", ..." } else { "" };
+            let line = if lines.len() == 1 && !self.more_lines[i] {
+                "line"
+            } else {
+                "lines"
+            };
+            let events = if n == 1 { "event has" } else { "events have" };
+            let at = At {
+                line: first,
+                offset: self.first_offsets[i],
+            };
+            Some((
+                at,
+                format!(
+                    "{n} {events} no {} ({line} {}{more}): {}",
+                    gap.field(),
+                    lines.join(", "),
+                    gap.default_taken()
+                ),
+            ))
+        })
+    }
 }
 
 /// What a reader of one part of a plain JSON-lines file counted: enough to continue the
@@ -152,6 +249,21 @@ impl FileReader {
         self.records.counts.decoded_bytes = self.decoder.produced;
     }
 
+    /// Says, once per field, which fields the file's events were written without: when the
+    /// whole file has been read (a part read elsewhere does not, its counts are appended).
+    pub fn report_gaps(&mut self, sink: &mut dyn Sink) {
+        let counts = &mut self.records.counts;
+        for (at, message) in counts.gaps.warnings() {
+            counts.warnings += 1;
+            sink.diagnostic(Diagnostic::warning(
+                &self.records.name,
+                at,
+                DiagnosticKind::MissingFields,
+                message,
+            ));
+        }
+    }
+
     fn after_decode(&mut self, result: Result<(), DecodeStop>, sink: &mut dyn Sink) {
         self.records.counts.lines = self.framer.lines;
         self.records.counts.decoded_bytes = self.decoder.produced;
@@ -193,6 +305,7 @@ impl FileReader {
         if !self.is_plain_native_lines() || !later.is_plain_native_lines() {
             return false;
         }
+        let (lines_before, bytes_before) = (self.framer.lines, self.decoder.produced);
         self.framer.absorb(&later.framer);
         self.decoder.produced += later.decoder.produced;
         self.records.formats.absorb(&later.records.formats);
@@ -207,6 +320,7 @@ impl FileReader {
         mine.skipped += theirs.skipped;
         mine.events += theirs.events;
         mine.warnings += theirs.warnings;
+        mine.gaps.append(&theirs.gaps, lines_before, bytes_before);
         true
     }
 

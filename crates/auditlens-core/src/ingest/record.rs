@@ -11,7 +11,7 @@ use crate::model::Source;
 
 use super::formats::{aks, Formats, Found, Shape};
 use super::framing::Frame;
-use super::wire::{is_truncated, parse_record, Parsed, Rejection, WireEvent};
+use super::wire::{is_truncated, parse_record, Gap, Parsed, Rejection, WireEvent};
 use super::{FileCounts, Sink};
 
 /// Reads the records of one file.
@@ -32,6 +32,8 @@ pub(crate) struct Emit<'s> {
     pub events: u64,
     pub warnings: u64,
     pub errors: u64,
+    /// Events of this record written without each [`Gap`] field.
+    gaps: [u32; Gap::ALL.len()],
 }
 
 impl<'s> Emit<'s> {
@@ -43,6 +45,7 @@ impl<'s> Emit<'s> {
             events: 0,
             warnings: 0,
             errors: 0,
+            gaps: [0; Gap::ALL.len()],
         }
     }
 
@@ -53,15 +56,42 @@ impl<'s> Emit<'s> {
         }
     }
 
-    /// One event. A body that AKS left out for its size is dropped and the event flagged.
+    /// One event as the API server writes it. A body that AKS left out for its size is
+    /// dropped and the event flagged.
     pub fn event(&mut self, event: &mut WireEvent<'_>, truncated: bool) {
+        // What a cut-short event lacks, its own warning already says.
+        if !truncated {
+            self.count_gaps(event.gaps(true));
+        }
+        self.hand_on(event, truncated);
+    }
+
+    /// One event mapped from a cloud provider's own record (a GKE entry, an AKSAudit row),
+    /// which never carries the event's `apiVersion` and `kind`.
+    pub fn mapped_event(&mut self, event: &mut WireEvent<'_>, truncated: bool) {
+        if !truncated {
+            self.count_gaps(event.gaps(false));
+        }
+        self.hand_on(event, truncated);
+    }
+
+    fn count_gaps(&mut self, bits: u16) {
+        for (count, gap) in self.gaps.iter_mut().zip(Gap::ALL) {
+            if bits & gap.bit() != 0 {
+                *count += 1;
+            }
+        }
+    }
+
+    fn hand_on(&mut self, event: &mut WireEvent<'_>, truncated: bool) {
         let mut truncated = truncated;
         if aks::drop_skipped_bodies(event) {
             truncated = true;
             self.body_skipped(event);
         }
+        let index = u32::try_from(self.events).unwrap_or(u32::MAX);
         self.events += 1;
-        self.sink.event(event, self.source, truncated);
+        self.sink.event(event, self.source, index, truncated);
     }
 
     /// Says that AKS left out a body of `event` for its size.
@@ -305,4 +335,6 @@ fn count(counts: &mut FileCounts, formats: &mut Formats, found: Found, emit: Emi
     }
     counts.events += emit.events;
     counts.warnings += emit.warnings;
+    let at = emit.at();
+    counts.gaps.add(&emit.gaps, at);
 }

@@ -174,12 +174,123 @@ impl WireEvent<'_> {
             }
         }
         if self.audit_id.as_deref().unwrap_or("").is_empty() {
+            // Exports and people trim events; one that says who did what to which object or
+            // path is still plainly an audit event.
+            let user = self.user.as_ref().is_some_and(|u| {
+                u.username.as_deref().is_some_and(|n| !n.is_empty())
+                    || u.groups.as_ref().is_some_and(|g| !g.is_empty())
+            });
+            let target = self.object_ref.is_some() || self.request_uri.is_some();
+            if self.verb.is_some() && user && target {
+                return None;
+            }
             return Some("a JSON object without an auditID, not an audit Event".to_string());
         }
         if self.verb.is_none() && self.request_uri.is_none() {
             return Some("an object with no verb and no requestURI, not an audit Event".into());
         }
         None
+    }
+
+    /// The fields a producer left out that the analysis has a default for, as [`Gap`] bits:
+    /// those that every native event carries, and those a complete stage carries.
+    pub fn gaps(&self, native: bool) -> u16 {
+        let mut gaps = 0;
+        let mut gap = |missing: bool, which: Gap| {
+            if missing {
+                gaps |= which.bit();
+            }
+        };
+        gap(
+            self.audit_id.as_deref().unwrap_or("").is_empty(),
+            Gap::AuditId,
+        );
+        gap(self.stage.is_none(), Gap::Stage);
+        let times = [
+            &self.request_received_timestamp,
+            &self.timestamp,
+            &self.stage_timestamp,
+        ];
+        gap(times.iter().all(|t| t.is_none()), Gap::Timestamp);
+        let complete = !matches!(
+            self.stage.as_deref(),
+            Some("RequestReceived" | "ResponseStarted")
+        );
+        let code = self.response_status.as_ref().and_then(|s| s.code);
+        gap(complete && code.is_none(), Gap::ResponseStatus);
+        gap(
+            self.source_ips.as_ref().is_none_or(Vec::is_empty),
+            Gap::SourceIps,
+        );
+        gap(self.user_agent.is_none(), Gap::UserAgent);
+        if native {
+            gap(self.api_version.is_none(), Gap::ApiVersion);
+            gap(self.kind.is_none(), Gap::Kind);
+        }
+        gaps
+    }
+}
+
+/// A field an event was written without, which the analysis fills in with a default. Counted
+/// per file and reported once per file and kind ([`crate::ingest::Gaps`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Gap {
+    /// Kept as a request of its own, never merged with another.
+    AuditId,
+    /// Taken as the complete request.
+    Stage,
+    /// Given the time of the event before it in the file.
+    Timestamp,
+    /// The outcome is unknown: never taken as allowed.
+    ResponseStatus,
+    SourceIps,
+    UserAgent,
+    ApiVersion,
+    Kind,
+}
+
+impl Gap {
+    pub const ALL: [Gap; 8] = [
+        Gap::AuditId,
+        Gap::Stage,
+        Gap::Timestamp,
+        Gap::ResponseStatus,
+        Gap::SourceIps,
+        Gap::UserAgent,
+        Gap::ApiVersion,
+        Gap::Kind,
+    ];
+
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// The field, as the event would name it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Gap::AuditId => "auditID",
+            Gap::Stage => "stage",
+            Gap::Timestamp => "timestamp",
+            Gap::ResponseStatus => "responseStatus",
+            Gap::SourceIps => "sourceIPs",
+            Gap::UserAgent => "userAgent",
+            Gap::ApiVersion => "apiVersion",
+            Gap::Kind => "kind",
+        }
+    }
+
+    /// What the analysis does about it.
+    pub fn default_taken(self) -> &'static str {
+        match self {
+            Gap::AuditId => "each is a request of its own, never merged with another",
+            Gap::Stage => "each is taken as the complete request",
+            Gap::Timestamp => "each takes the time of the event before it in the file",
+            Gap::ResponseStatus => "their outcome is unknown and never taken as allowed",
+            Gap::SourceIps => "their source address is unknown",
+            Gap::UserAgent => "their client is unknown",
+            Gap::ApiVersion => "they are read as audit.k8s.io/v1",
+            Gap::Kind => "they are read as audit Events",
+        }
     }
 }
 

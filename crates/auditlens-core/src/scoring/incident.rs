@@ -104,7 +104,12 @@ pub(crate) fn build(
         };
         drafts.push(Draft {
             finding: Finding {
-                audit_id: interner.audit_id_text(event.audit_id).into_owned(),
+                audit_id: event
+                    .audit_id
+                    .absent_key()
+                    .is_none()
+                    .then(|| interner.audit_id_text(event.audit_id).into_owned()),
+                request: event.audit_id.absent_key(),
                 timestamp: format_rfc3339(event.received),
                 identity,
                 verb: interner.resolve(event.verb).to_string(),

@@ -251,7 +251,7 @@ pub(super) fn table_row(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>
     if skipped {
         emit.body_skipped(&event);
     }
-    emit.event(&mut event, skipped);
+    emit.mapped_event(&mut event, skipped);
     Found::Handled(shape)
 }
 
