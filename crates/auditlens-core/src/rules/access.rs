@@ -125,7 +125,8 @@ pub static RULES: &[EventRule] = &[
             "k8s.serviceaccount.token_request",
             "Service account token minted",
             "A token for a service account is created through the TokenRequest API \
-             (serviceaccounts/token) by someone other than the kubelet or control plane.",
+             (serviceaccounts/token) by someone other than a kubelet, or by the control plane \
+             for an account outside its own namespaces.",
             FAMILY,
             Security,
             Medium,
@@ -219,6 +220,8 @@ pub static RULES: &[EventRule] = &[
 fn outcome(ctx: &Ctx<'_>) -> String {
     if ctx.failed() {
         format!(" (refused, {})", ctx.code())
+    } else if ctx.outcome_unknown() {
+        " (outcome not logged)".to_string()
     } else {
         String::new()
     }
@@ -379,7 +382,10 @@ fn token_request(ctx: &Ctx<'_>) -> Option<String> {
     if ctx.subresource != "token" || !ctx.creates() {
         return None;
     }
-    if ctx.control_plane() || ctx.node() || ctx.user.is_empty() {
+    // Kubelets mint tokens for the pods they run; controllers for their own accounts in the
+    // control plane's namespaces. A controller minting one for an application's account is not
+    // its job.
+    if ctx.node() || ctx.user.is_empty() || (ctx.control_plane() && ctx.in_system_namespace()) {
         return None;
     }
     Some(format!(

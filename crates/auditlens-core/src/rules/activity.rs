@@ -1,6 +1,6 @@
 //! The audit trail: who created, changed or deleted the objects people look for afterwards
-//! (deployments, services, configmaps, namespaces, service accounts, roles, bindings,
-//! secrets). Informational hits, switched off together with `disabled = ["k8s.activity"]`.
+//! (deployments, daemonsets, services, configmaps, namespaces, service accounts, roles,
+//! bindings, secrets). Informational hits, switched off together with `disabled = ["k8s.activity"]`.
 //!
 //! Each rule is a row of [`TRAILS`]; one generic check reads its row.
 
@@ -47,6 +47,7 @@ const SERVICEACCOUNTS: &[&str] = &["serviceaccounts"];
 const ROLES: &[&str] = &["roles", "clusterroles"];
 const BINDINGS: &[&str] = &["rolebindings", "clusterrolebindings"];
 const SECRETS: &[&str] = &["secrets"];
+const DAEMONSETS: &[&str] = &["daemonsets"];
 
 const SECRET_TRAIL: Trail = Trail {
     change: Change::Created,
@@ -56,7 +57,7 @@ const SECRET_TRAIL: Trail = Trail {
     skip_kube_system: true,
 };
 
-static TRAILS: [Trail; 19] = [
+static TRAILS: [Trail; 21] = [
     trail(Change::Created, DEPLOYMENTS, "deployment"),
     trail(Change::Deleted, DEPLOYMENTS, "deployment"),
     trail(Change::Created, SERVICES, "service"),
@@ -88,6 +89,8 @@ static TRAILS: [Trail; 19] = [
         people_only: true,
         ..trail(Change::Changed, ROLES, "role")
     },
+    trail(Change::Created, DAEMONSETS, "daemonset"),
+    trail(Change::Deleted, DAEMONSETS, "daemonset"),
 ];
 
 fn check<const I: usize>(ctx: &Ctx<'_>) -> Option<String> {
@@ -97,7 +100,7 @@ fn check<const I: usize>(ctx: &Ctx<'_>) -> Option<String> {
         Change::Changed => ctx.verb_in(&["update", "patch"]),
         Change::Deleted => ctx.verb == "delete",
     };
-    if !verb_matches || !ctx.on_object() || !ctx.succeeded() {
+    if !verb_matches || !ctx.on_object() || !ctx.not_refused() {
         return None;
     }
     if (t.people_only && ctx.system_user())
@@ -116,7 +119,16 @@ fn check<const I: usize>(ctx: &Ctx<'_>) -> Option<String> {
         "rolebindings" => "rolebinding",
         _ => t.noun,
     };
-    Some(format!("{} {done} {kind} {}", ctx.user, ctx.object()))
+    let outcome = if ctx.outcome_unknown() {
+        " (outcome not logged)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{} {done} {kind} {}{outcome}",
+        ctx.user,
+        ctx.object()
+    ))
 }
 
 macro_rules! activity {
@@ -271,5 +283,19 @@ pub static RULES: &[EventRule] = &[
         "Role or ClusterRole changed",
         "A Role or ClusterRole was updated or patched by a person (not a system identity).",
         &["T1098.006"]
+    ),
+    activity!(
+        19,
+        "k8s.activity.daemonset.created",
+        "DaemonSet created",
+        "A DaemonSet was created: a pod on every node.",
+        &["T1610"]
+    ),
+    activity!(
+        20,
+        "k8s.activity.daemonset.deleted",
+        "DaemonSet deleted",
+        "A DaemonSet was deleted: an agent on every node (logging, security, networking) may be gone.",
+        &["T1562.001"]
     ),
 ];

@@ -141,6 +141,7 @@ pub struct SecurityContext {
     pub allow_privilege_escalation: Option<bool>,
     pub run_as_user: Option<i64>,
     pub run_as_group: Option<i64>,
+    pub run_as_non_root: Option<bool>,
     pub capabilities: Option<Capabilities>,
 }
 

@@ -16,7 +16,7 @@ use super::config::RuleConfig;
 use super::AgentFacts;
 use crate::ingest::WireEvent;
 use crate::intern::{Interner, ListId};
-use crate::model::{Decision, Event};
+use crate::model::{Decision, Event, Stage};
 
 /// Resources that hold a pod template.
 pub const WORKLOADS: &[&str] = &[
@@ -128,6 +128,33 @@ impl<'a> Ctx<'a> {
     /// Completed with a 2xx response.
     pub fn succeeded(&self) -> bool {
         (200..300).contains(&self.event.code)
+    }
+
+    /// Not known to have been refused or to have failed: it succeeded, or the event does not
+    /// say (trimmed events carry no response code). Rules that leave failed attempts out use
+    /// this; rules about what was *allowed* use [`Ctx::allowed`], which never takes an unknown
+    /// outcome for allowed.
+    ///
+    /// An early stage (RequestReceived, ResponseStarted) without a code is not taken: its
+    /// request's outcome comes with a later stage, which the rules see too.
+    pub fn not_refused(&self) -> bool {
+        let early = matches!(
+            self.event.stage,
+            Stage::RequestReceived | Stage::ResponseStarted
+        );
+        !self.failed()
+            && self.event.decision != Decision::Forbid
+            && !(early && self.event.code == 0)
+    }
+
+    /// The request's namespace belongs to the control plane ([`is_system_namespace`]).
+    pub fn in_system_namespace(&self) -> bool {
+        is_system_namespace(self.namespace)
+    }
+
+    /// The event carries neither a response code nor the authorizer's decision.
+    pub fn outcome_unknown(&self) -> bool {
+        self.event.code == 0 && self.event.decision == Decision::Unknown
     }
 
     /// Completed with an error response (4xx, 5xx).
@@ -375,4 +402,19 @@ pub fn is_control_plane(user: &str) -> bool {
 
 fn parse<T: DeserializeOwned>(raw: Option<&RawValue>) -> Option<T> {
     serde_json::from_str(raw?.get()).ok()
+}
+
+/// Namespaces the control plane and the managed providers keep for themselves, where user
+/// workloads do not belong: kube-system, kube-public, kube-node-lease, and GKE's gke-system,
+/// gke-managed-* and managed Prometheus (gmp-system, gmp-public).
+pub fn is_system_namespace(namespace: &str) -> bool {
+    matches!(
+        namespace,
+        "kube-system"
+            | "kube-public"
+            | "kube-node-lease"
+            | "gke-system"
+            | "gmp-system"
+            | "gmp-public"
+    ) || namespace.starts_with("gke-managed-")
 }

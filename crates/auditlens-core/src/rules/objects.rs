@@ -90,8 +90,8 @@ pub static RULES: &[EventRule] = &[
         meta: meta(
             "k8s.secret.list",
             "Secrets listed",
-            "Every Secret of a namespace is listed (cluster-wide lists and kube-system or \
-             default are reported by k8s.secret.list_sensitive).",
+            "Every Secret of a namespace is listed or watched (cluster-wide reads and \
+             kube-system or default are reported by k8s.secret.list_sensitive).",
             FAMILY,
             Security,
             Low,
@@ -105,8 +105,8 @@ pub static RULES: &[EventRule] = &[
         meta: meta(
             "k8s.secret.list_sensitive",
             "Secrets listed cluster-wide or in kube-system",
-            "Secrets are listed across all namespaces, or in kube-system or default, from a \
-             client that is not on the API server itself.",
+            "Secrets are listed or watched across all namespaces, or in kube-system or \
+             default, from a client that is not on the API server itself.",
             FAMILY,
             Security,
             Medium,
@@ -358,7 +358,7 @@ fn auth_configmap(ctx: &Ctx<'_>) -> Option<String> {
 }
 
 fn secret_read(ctx: &Ctx<'_>) -> Option<String> {
-    if ctx.verb != "get" || !ctx.on_object() || !ctx.succeeded() || ctx.control_plane() {
+    if ctx.verb != "get" || !ctx.on_object() || !ctx.not_refused() || ctx.control_plane() {
         return None;
     }
     Some(format!("{} read secret {}", ctx.user, ctx.object()))
@@ -381,8 +381,17 @@ fn sensitive_list(ctx: &Ctx<'_>) -> bool {
     matches!(ctx.namespace, "" | "kube-system" | "default")
 }
 
+/// A list or watch of secrets, every one of them at once (a watch streams each change too).
 fn lists_secrets(ctx: &Ctx<'_>) -> bool {
-    ctx.verb == "list" && ctx.on_object() && !ctx.control_plane() && ctx.allowed()
+    ctx.verb_in(&["list", "watch"]) && ctx.on_object() && !ctx.control_plane() && ctx.allowed()
+}
+
+fn listed(ctx: &Ctx<'_>) -> &'static str {
+    if ctx.verb == "watch" {
+        "watched"
+    } else {
+        "listed"
+    }
 }
 
 fn secret_list(ctx: &Ctx<'_>) -> Option<String> {
@@ -390,8 +399,10 @@ fn secret_list(ctx: &Ctx<'_>) -> Option<String> {
         return None;
     }
     Some(format!(
-        "{} listed the secrets of namespace {}",
-        ctx.user, ctx.namespace
+        "{} {} the secrets of namespace {}",
+        ctx.user,
+        listed(ctx),
+        ctx.namespace
     ))
 }
 
@@ -408,8 +419,9 @@ fn secret_list_sensitive(ctx: &Ctx<'_>) -> Option<String> {
         format!("of namespace {}", ctx.namespace)
     };
     Some(format!(
-        "{} listed the secrets {scope} from {}",
+        "{} {} the secrets {scope} from {}",
         ctx.user,
+        listed(ctx),
         if ctx.source_ip.is_empty() {
             "an unknown address"
         } else {
@@ -447,7 +459,7 @@ pub fn scripted_client(user_agent: &str) -> Option<&'static str> {
 }
 
 fn secret_scripted_client(ctx: &Ctx<'_>) -> Option<String> {
-    if !ctx.verb_in(&["get", "list"]) || !ctx.succeeded() {
+    if !ctx.verb_in(&["get", "list"]) || !ctx.not_refused() {
         return None;
     }
     let client = scripted_client(ctx.user_agent)?;
@@ -536,7 +548,7 @@ fn nodeport(ctx: &Ctx<'_>) -> Option<String> {
 }
 
 fn ingress_without_tls(ctx: &Ctx<'_>) -> Option<String> {
-    if !(ctx.creates() && ctx.on_object() && ctx.succeeded()) {
+    if !(ctx.creates() && ctx.on_object() && ctx.not_refused()) {
         return None;
     }
     let ingress: Ingress = ctx.request()?;

@@ -136,10 +136,29 @@ pub static RULES: &[EventRule] = &[
     },
     EventRule {
         meta: meta(
+            "k8s.pod.run_as_root",
+            "Container runs as root",
+            "A pod or workload runs a container as root on purpose: runAsUser 0, or \
+             runAsNonRoot false without another user, set on the container or the pod (any \
+             container, init or ephemeral). Root in a container is one kernel bug or mount away \
+             from root on the node.",
+            FAMILY,
+            Security,
+            Medium,
+            &["T1610", "T1611"],
+            Request,
+        ),
+        resources: PODS_AND_WORKLOADS,
+        check: run_as_root,
+    },
+    EventRule {
+        meta: meta(
             "k8s.workload.kube_namespace",
-            "Workload created in a kube namespace",
-            "A pod, Deployment or DaemonSet is created in kube-system or kube-public, where \
-             user workloads do not belong and a backdoor can pass for a system component.",
+            "Workload created in a system namespace",
+            "A pod, Deployment or DaemonSet is created in a namespace the control plane keeps \
+             (kube-system, kube-public, kube-node-lease, GKE's gke-system, gke-managed-* and \
+             gmp-*), where user workloads do not belong and a backdoor can pass for a system \
+             component.",
             FAMILY,
             Security,
             Medium,
@@ -482,11 +501,38 @@ fn capabilities(ctx: &Ctx<'_>) -> Option<String> {
     (!found.is_empty()).then(|| format!("{}: {}", subject(ctx), found.join("; ")))
 }
 
+/// Containers that run as root by their own or the pod's security context. A pod a controller
+/// creates is left out: its template was judged when a person created the workload.
+fn run_as_root(ctx: &Ctx<'_>) -> Option<String> {
+    if ctx.resource == "pods" && ctx.control_plane() {
+        return None;
+    }
+    let pod = judged_spec(ctx).and_then(|s| s.security_context.as_ref());
+    let pod_user = pod.and_then(|s| s.run_as_user);
+    let pod_non_root = pod.and_then(|s| s.run_as_non_root);
+    let mut found = Vec::new();
+    for c in judged_containers(ctx) {
+        if ctx.image_trusted(c.image()) {
+            continue;
+        }
+        let own = c.security_context.as_ref();
+        let user = own.and_then(|s| s.run_as_user).or(pod_user);
+        let non_root = own.and_then(|s| s.run_as_non_root).or(pod_non_root);
+        let why = match (user, non_root) {
+            (Some(0), _) => "runAsUser 0",
+            (None, Some(false)) => "runAsNonRoot false",
+            _ => continue,
+        };
+        found.push(format!("{} ({}): {why}", c.name(), c.image()));
+    }
+    (!found.is_empty()).then(|| format!("{} running as root: {}", subject(ctx), found.join("; ")))
+}
+
 fn kube_namespace(ctx: &Ctx<'_>) -> Option<String> {
     if !(ctx.creates() && ctx.on_object()) {
         return None;
     }
-    if !matches!(ctx.namespace, "kube-system" | "kube-public") {
+    if !ctx.in_system_namespace() {
         return None;
     }
     match ctx.pod_spec() {

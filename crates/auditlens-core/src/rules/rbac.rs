@@ -176,9 +176,10 @@ pub static RULES: &[EventRule] = &[
     EventRule {
         meta: meta(
             "k8s.serviceaccount.kube_namespace",
-            "Service account created in a kube namespace",
-            "A service account not known to the control plane is created in kube-system or \
-             kube-public, where it can hide among the controllers.",
+            "Service account created in a system namespace",
+            "A service account not known to the control plane is created in a namespace the \
+             control plane keeps (kube-system, kube-public, kube-node-lease, GKE's gke-system, \
+             gke-managed-* and gmp-*), where it can hide among the controllers.",
             FAMILY,
             Security,
             Medium,
@@ -512,10 +513,10 @@ const KNOWN_SYSTEM_ACCOUNTS: &[&str] = &[
 ];
 
 fn serviceaccount_kube_namespace(ctx: &Ctx<'_>) -> Option<String> {
-    if !(ctx.creates() && ctx.on_object() && ctx.succeeded()) {
+    if !(ctx.creates() && ctx.on_object() && ctx.not_refused()) {
         return None;
     }
-    if !matches!(ctx.namespace, "kube-system" | "kube-public") {
+    if !ctx.in_system_namespace() {
         return None;
     }
     let name = ctx.object_name();
