@@ -90,8 +90,8 @@ pub static RULES: &[EventRule] = &[
         meta: meta(
             "k8s.secret.list",
             "Secrets listed",
-            "Every Secret of a namespace is listed or watched (cluster-wide reads and \
-             kube-system or default are reported by k8s.secret.list_sensitive).",
+            "Every Secret of a namespace is listed, or watched by a person (cluster-wide reads \
+             and kube-system or default are reported by k8s.secret.list_sensitive).",
             FAMILY,
             Security,
             Low,
@@ -105,8 +105,8 @@ pub static RULES: &[EventRule] = &[
         meta: meta(
             "k8s.secret.list_sensitive",
             "Secrets listed cluster-wide or in kube-system",
-            "Secrets are listed or watched across all namespaces, or in kube-system or \
-             default, from a client that is not on the API server itself.",
+            "Secrets are listed, or watched by a person, across all namespaces or in \
+             kube-system or default, from a client that is not on the API server itself.",
             FAMILY,
             Security,
             Medium,
@@ -382,8 +382,15 @@ fn sensitive_list(ctx: &Ctx<'_>) -> bool {
 }
 
 /// A list or watch of secrets, every one of them at once (a watch streams each change too).
+/// Watches by service accounts and nodes are left out: controllers and kubelets keep their
+/// informers' watches open all day, and a stolen token shows in its new address or client.
 fn lists_secrets(ctx: &Ctx<'_>) -> bool {
-    ctx.verb_in(&["list", "watch"]) && ctx.on_object() && !ctx.control_plane() && ctx.allowed()
+    let watch_by_workload = ctx.verb == "watch" && (ctx.service_account() || ctx.node());
+    ctx.verb_in(&["list", "watch"])
+        && !watch_by_workload
+        && ctx.on_object()
+        && !ctx.control_plane()
+        && ctx.allowed()
 }
 
 fn listed(ctx: &Ctx<'_>) -> &'static str {
