@@ -5,6 +5,7 @@
 import { chartImages } from "./charts.js";
 import { download, h } from "./dom.js";
 import { fmtInt, fmtSpan, fmtTime } from "./format.js";
+import { reviewCounts, reviewText } from "./review.js";
 
 const CSV_COLUMNS = ["auditID", "timestamp", "identity", "verb", "resource", "namespace", "name", "severity", "score", "rules", "reasons", "file", "line"];
 
@@ -68,13 +69,15 @@ const REPORT_HEAD = `<meta charset="utf-8">
  * stays text) and serialized; it holds no script at all, and its own CSP allows only its
  * inline style and images.
  */
-export function buildReport({ summary, findings, filterText, root }) {
+export function buildReport({ summary, findings, all = findings, filterText, root }) {
   const shown = findings.slice(0, REPORT_ROWS);
+  const review = reviewText(reviewCounts(all));
   const body = h(
     "body",
     {},
     h("h1", {}, "auditlens report"),
     h("p", { class: "muted" }, `${summary.files.map((f) => f.path).join(", ")} · ${fmtSpan(summary.first, summary.last)}`),
+    h("p", { class: "headline" }, h("b", {}, review.headline), ` (medium severity and above), ${review.context}.`),
     h(
       "div",
       { class: "stats" },

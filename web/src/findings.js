@@ -8,6 +8,7 @@ import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } 
 import { emptyState, h, replace } from "./dom.js";
 import { SEVERITIES, fmtInt, fmtTime, requestKey, severityRank } from "./format.js";
 import { renderDetail } from "./detail.js";
+import { defaultFilter, includesLower, reviewCounts } from "./review.js";
 
 const ROW_HEIGHT = 36;
 
@@ -68,13 +69,14 @@ export class FindingsPanel {
     this.el = h("div", { class: "findings-layout" });
   }
 
-  /** Shows a new analysis' findings. */
-  load(findings) {
+  /** Shows a new analysis' findings, filtered as `filter` says (by default: what needs
+   * review, medium and above). */
+  load(findings, filter = defaultFilter()) {
     this.all = findings;
     this.filter = {};
     this.selected = -1;
     this.build();
-    this.apply();
+    this.setFilter(filter);
   }
 
   build() {
@@ -106,6 +108,13 @@ export class FindingsPanel {
       );
       return select;
     });
+    const lower = reviewCounts(this.all).lower;
+    this.lowerToggle = h("input", {
+      type: "checkbox",
+      "data-testid": "include-lower",
+      on: { change: () => this.setFilter({ severity: this.lowerToggle.checked ? undefined : "medium" }) },
+    });
+    const lowerControl = h("label", { class: "toggle", title: "Findings below medium severity: context, not alerts" }, this.lowerToggle, ` Include low and info (${fmtInt(lower)})`);
     this.timeChip = h("span", { class: "chip", hidden: true });
     this.incidentChip = h("span", { class: "chip", hidden: true });
     this.countLine = h("span", { class: "muted count-line", "aria-live": "polite" });
@@ -113,6 +122,7 @@ export class FindingsPanel {
       "div",
       { class: "toolbar" },
       this.search,
+      lowerControl,
       this.identityInput,
       identityOptions,
       this.selects,
@@ -160,10 +170,14 @@ export class FindingsPanel {
     for (const [k, v] of Object.entries(this.filter)) if (v === undefined) delete this.filter[k];
     for (const select of this.selects) select.value = this.filter[select.dataset.filter] ?? "";
     this.identityInput.value = this.filter.identity ?? "";
+    this.lowerToggle.checked = includesLower(this.filter);
     if (this.filter.text === undefined) this.search.value = "";
+    else if (this.search.value.trim().toLowerCase() !== this.filter.text) this.search.value = this.filter.text;
     this.apply();
+    this.onChange?.(this.filter);
   }
 
+  /** Clears every filter, the severity one too: every finding shows. */
   clearFilters() {
     this.filter = {};
     this.setFilter({});

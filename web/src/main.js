@@ -16,6 +16,7 @@ import { fmtBytes, fmtDuration, fmtInt, plural } from "./format.js";
 import { renderIdentityList, renderProfile } from "./identities.js";
 import { renderInput } from "./input.js";
 import { renderOverview } from "./overview.js";
+import { defaultFilter, readHash, reviewCounts, reviewText, writeHash } from "./review.js";
 
 const TABS = ["overview", "findings", "identities", "input"];
 
@@ -30,6 +31,8 @@ const app = {
   rules: null,
   tab: "overview",
   findingsPanel: null,
+  /** Whether the incidents table lists low and informational incidents too. */
+  lowerIncidents: false,
   showTab,
   showFindings,
   showFinding,
@@ -142,7 +145,10 @@ function cancel() {
 
 function showResults() {
   setState("done");
-  byId("findings-count").textContent = fmtInt(app.findings.length);
+  const counts = reviewCounts(app.findings);
+  const text = reviewText(counts);
+  byId("findings-count").textContent = fmtInt(counts.review);
+  byId("findings-count").title = `${text.headline}, ${text.context}`;
   byId("diagnostics-count").textContent = app.result.summary.diagnostics ? fmtInt(app.result.summary.diagnostics) : "";
   byId("diagnostics-count").classList.toggle("warn", app.result.summary.diagnostics > 0);
   for (const item of document.querySelectorAll("[data-export^=baseline]")) {
@@ -154,12 +160,37 @@ function showResults() {
   rules.disabled = !app.engine.capabilities.rulesConfig;
   rules.title = rules.disabled ? "This build of the engine takes no rules config." : "";
   disposeCharts();
-  app.findingsPanel.load(app.findings);
+  // The view the URL names (a shared link, a reload), else what needs review.
+  const view = readHash(location.hash);
+  app.lowerIncidents = view.lowerIncidents;
+  app.findingsPanel.onChange = null;
+  app.findingsPanel.load(app.findings, view.filter);
+  app.findingsPanel.onChange = () => saveView();
   byId("panel-findings").replaceChildren(app.findingsPanel.el);
   renderOverview(app, byId("panel-overview"));
   renderIdentityList(app, byId("panel-identities"));
   byId("panel-input").replaceChildren();
-  showTab("overview");
+  showTab(TABS.includes(view.tab) ? view.tab : "overview");
+}
+
+/** Puts the current view in the URL hash, without a history entry per change. */
+function saveView() {
+  if (document.body.dataset.state !== "done") return;
+  const hash = writeHash({ tab: app.tab, filter: app.findingsPanel.filter, lowerIncidents: app.lowerIncidents });
+  if (hash !== location.hash && !(hash === "" && location.hash === "")) {
+    history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+  }
+}
+
+/** A hash edited or pasted while results are shown opens that view. */
+function applyHash() {
+  if (document.body.dataset.state !== "done") return;
+  const view = readHash(location.hash);
+  app.lowerIncidents = view.lowerIncidents;
+  app.findingsPanel.clearFilters();
+  app.findingsPanel.setFilter(view.filter);
+  renderOverview(app, byId("panel-overview"));
+  showTab(TABS.includes(view.tab) ? view.tab : "overview");
 }
 
 function showTab(name) {
@@ -171,12 +202,16 @@ function showTab(name) {
     byId(`panel-${tab}`).hidden = tab !== name;
   }
   if (name === "input" && !byId("panel-input").hasChildNodes()) renderInput(app, byId("panel-input"));
+  saveView();
 }
 
+/** Opens the Findings tab on `filter`: what needs review in it, unless the filter names a
+ * severity or an incident (whose findings all belong to it). */
 function showFindings(filter) {
   showTab("findings");
   app.findingsPanel.clearFilters();
-  app.findingsPanel.setFilter(filter);
+  const review = filter.severity === undefined && filter.incident === undefined ? defaultFilter() : {};
+  app.findingsPanel.setFilter({ ...review, ...filter });
   app.findingsPanel.focusList();
 }
 
@@ -308,7 +343,7 @@ function wireExportMenu() {
     else if (kind === "baseline-load") byId("baseline-input").click();
     else if (kind === "rules-load") byId("rules-input").click();
     else if (kind === "report-html") {
-      exportReport({ summary: app.result.summary, findings: panel.rows, filterText: panel.describeFilter(), root: byId("panel-overview") });
+      exportReport({ summary: app.result.summary, all: app.findings, findings: panel.rows, filterText: panel.describeFilter(), root: byId("panel-overview") });
     }
   });
 }
@@ -393,6 +428,7 @@ function start() {
   wireExportMenu();
   wireTabs();
   wireKeys();
+  window.addEventListener("hashchange", applyHash);
   setState("idle");
 }
 

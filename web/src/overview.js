@@ -6,31 +6,36 @@ import { timelineChart } from "./charts.js";
 import { emptyState, h, replace, table } from "./dom.js";
 import { SEVERITIES, fmtBytes, fmtInt, fmtSpan, fmtTime, plural, severityRank } from "./format.js";
 import { classOf } from "./findings.js";
+import { needsReview, reviewCounts, reviewText } from "./review.js";
 
 /** How many incidents the overview lists. */
 const INCIDENT_ROWS = 50;
 
-/** Identities ranked by risk: worst finding first, then number of findings, then requests. */
+/**
+ * Identities at risk: those with a finding that needs review (medium or above), ranked by their
+ * worst finding, then by how many need review, then by the top score and their requests. An
+ * identity whose findings are all low or informational is not at risk.
+ */
 export function identitiesByRisk(findings, topIdentities) {
   const byName = new Map();
-  const entry = (name) => {
-    let e = byName.get(name);
-    if (!e) byName.set(name, (e = { identity: name, requests: null, denied: null, findings: 0, maxScore: 0, worst: null, class: "" }));
-    return e;
-  };
   for (const f of findings) {
-    const e = entry(f.identity);
+    if (!needsReview(f)) continue;
+    let e = byName.get(f.identity);
+    if (!e) byName.set(f.identity, (e = { identity: f.identity, requests: null, denied: null, findings: 0, maxScore: 0, worst: null, class: "" }));
     e.findings++;
     e.maxScore = Math.max(e.maxScore, f.score ?? 0);
     if (!e.worst || severityRank(f.severity) > severityRank(e.worst)) e.worst = f.severity;
     e.class ||= classOf(f);
   }
-  for (const t of topIdentities ?? []) Object.assign(entry(t.identity), { requests: t.requests, denied: t.denied });
+  for (const t of topIdentities ?? []) {
+    const e = byName.get(t.identity);
+    if (e) Object.assign(e, { requests: t.requests, denied: t.denied });
+  }
   return [...byName.values()].sort(
     (a, b) =>
       severityRank(b.worst) - severityRank(a.worst) ||
-      b.maxScore - a.maxScore ||
       b.findings - a.findings ||
+      b.maxScore - a.maxScore ||
       (b.requests ?? 0) - (a.requests ?? 0) ||
       a.identity.localeCompare(b.identity),
   );
@@ -70,7 +75,12 @@ export function renderOverview(app, panel) {
     { class: "stats", "data-testid": "summary" },
     stat("requests", fmtInt(summary.requests), `${fmtInt(summary.events)} events`),
     stat("identities", fmtInt(summary.identities)),
-    stat("findings", fmtInt(findings.length), severity.critical || severity.high ? `${fmtInt((severity.critical ?? 0) + (severity.high ?? 0))} high or critical` : null),
+    (() => {
+      const text = reviewText(reviewCounts(findings));
+      const node = stat("to review", fmtInt(reviewCounts(findings).review), text.context);
+      node.dataset.testid = "to-review";
+      return node;
+    })(),
     stat("files", fmtInt(summary.files.length), fmtBytes(summary.files.reduce((n, f) => n + f.bytes, 0))),
     stat("diagnostics", fmtInt(summary.diagnostics), summary.diagnostics ? "lines skipped or repaired" : "every line read"),
   );
@@ -89,22 +99,40 @@ export function renderOverview(app, panel) {
       : h("p", { class: "muted" }, "This build of the engine does not group findings into incidents."),
   );
 
+  // The incidents table leads with what needs review; one control adds the lower ones.
+  const incidentReview = reviewCounts(incidents ?? []);
+  const listed = (incidents ?? []).filter((i) => app.lowerIncidents || needsReview(i));
+  const lowerIncidents = h("input", {
+    type: "checkbox",
+    checked: app.lowerIncidents,
+    "data-testid": "incidents-include-lower",
+    on: {
+      change: () => {
+        app.lowerIncidents = lowerIncidents.checked;
+        renderOverview(app, panel);
+        app.showTab("overview");
+      },
+    },
+  });
   const incidentList = incidents?.length
     ? card(
-        `Incidents (${fmtInt(incidents.length)})`,
-        h("p", { class: "muted small" }, "Findings of one identity close together in time, most urgent first."),
-        h("div", { class: "scroll-box" }, table(
-          ["Severity", "Identity", "What happened", "When (UTC)", "Findings"],
-          incidents.slice(0, INCIDENT_ROWS).map((i) => [
-            h("span", { class: `badge sev-${i.severity}` }, i.severity),
-            h("button", { type: "button", class: "link", on: { click: () => app.showProfile(i.identity) } }, i.identity),
-            i.summary,
-            h("span", { class: "mono nowrap" }, i.first === i.last ? fmtTime(i.first) : `${fmtTime(i.first)} → ${fmtTime(i.last).slice(11)}`),
-            h("button", { type: "button", class: "link", dataset: { incident: String(i.id) }, on: { click: () => app.showFindings({ incident: i.id }) } }, fmtInt(i.findings)),
-          ]),
-          { class: "table compact", "data-testid": "incidents" },
-        )),
-        incidents.length > INCIDENT_ROWS ? h("p", { class: "muted small" }, `The ${fmtInt(INCIDENT_ROWS)} most urgent are listed.`) : null,
+        `Incidents: ${reviewText(incidentReview).headline}`,
+        h("p", { class: "muted small" }, `Findings of one identity close together in time, most urgent first; ${reviewText(incidentReview).context}.`),
+        h("label", { class: "toggle small" }, lowerIncidents, ` Include low and info (${fmtInt(incidentReview.lower)})`),
+        listed.length
+          ? h("div", { class: "scroll-box" }, table(
+              ["Severity", "Identity", "What happened", "When (UTC)", "Findings"],
+              listed.slice(0, INCIDENT_ROWS).map((i) => [
+                h("span", { class: `badge sev-${i.severity}` }, i.severity),
+                h("button", { type: "button", class: "link", on: { click: () => app.showProfile(i.identity) } }, i.identity),
+                i.summary,
+                h("span", { class: "mono nowrap" }, i.first === i.last ? fmtTime(i.first) : `${fmtTime(i.first)} → ${fmtTime(i.last).slice(11)}`),
+                h("button", { type: "button", class: "link", dataset: { incident: String(i.id) }, on: { click: () => app.showFindings({ incident: i.id }) } }, fmtInt(i.findings)),
+              ]),
+              { class: "table compact", "data-testid": "incidents" },
+            ))
+          : h("p", { class: "muted", "data-testid": "incidents-none" }, "No incident needs review."),
+        listed.length > INCIDENT_ROWS ? h("p", { class: "muted small" }, `The ${fmtInt(INCIDENT_ROWS)} most urgent are listed.`) : null,
       )
     : null;
 
@@ -114,7 +142,7 @@ export function renderOverview(app, panel) {
     "Identities at risk",
     risky.length
       ? table(
-          ["Identity", "Worst", "Findings", "Requests"],
+          ["Identity", "Worst", "To review", "Requests"],
           risky.map((r) => [
             h("button", { type: "button", class: "link", on: { click: () => app.showProfile(r.identity) } }, r.identity),
             r.worst ? h("span", { class: `badge sev-${r.worst}` }, r.worst) : h("span", { class: "muted" }, "–"),
@@ -123,7 +151,7 @@ export function renderOverview(app, panel) {
           ]),
           { class: "table compact" },
         )
-      : emptyState("No identities", null),
+      : emptyState("No identity at risk", "No identity has a finding of medium severity or above."),
   );
 
   const classCard = card(
@@ -150,7 +178,7 @@ export function renderOverview(app, panel) {
       { class: "table compact" },
     ),
     summary.diagnostics
-      ? h("p", { class: "muted small" }, `${plural(summary.rejected, "record")} skipped, ${plural(summary.warnings, "record")} kept with a warning. See the Input tab for each line and why.`)
+      ? h("p", { class: "muted small" }, `${plural(summary.rejected, "record")} skipped, ${plural(summary.warnings, "warning")}. See the Input tab for each line and why.`)
       : null,
   );
 

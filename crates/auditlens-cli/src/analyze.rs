@@ -36,19 +36,36 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn write_report(report: &Report, args: &AnalyzeArgs, out: &mut dyn Write) -> Result<()> {
+    let from = args.listed_from();
+    let listed: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= from)
+        .collect();
     match args.format {
-        Format::Table => out.write_all(crate::table::report(report, args.top).as_bytes())?,
+        Format::Table => {
+            let table = crate::table::report(report, &listed, from, args.top);
+            out.write_all(table.as_bytes())?;
+        }
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
+            if listed.len() == report.findings.len() {
+                serde_json::to_writer_pretty(&mut *out, report)?;
+            } else {
+                let shown = Report {
+                    findings: listed.into_iter().cloned().collect(),
+                    ..report.clone()
+                };
+                serde_json::to_writer_pretty(&mut *out, &shown)?;
+            }
             out.write_all(b"\n")?;
         }
         Format::Jsonl => {
-            for finding in &report.findings {
+            for finding in listed {
                 serde_json::to_writer(&mut *out, finding)?;
                 out.write_all(b"\n")?;
             }
         }
-        Format::Csv => write_csv(&report.findings, out)?,
+        Format::Csv => write_csv(&listed, out)?,
     }
     out.flush()?;
     Ok(())
@@ -71,7 +88,7 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "line",
 ];
 
-fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<()> {
+fn write_csv(findings: &[&Finding], out: &mut dyn Write) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(CSV_COLUMNS)?;
     for f in findings {

@@ -179,10 +179,28 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 25)]
     pub top: usize,
 
+    /// List only findings at least this severe (info, low, medium, high, critical). Default:
+    /// medium for the table, which leads with what needs review; info (everything) for the
+    /// machine formats.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<auditlens_core::Severity>,
+
     /// Score against this baseline (from `auditlens baseline build`) instead of learning
     /// from the first part of the logs.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+}
+
+impl AnalyzeArgs {
+    /// The least severity listed: `--min-severity`, else medium for the table and info for
+    /// the machine formats.
+    pub fn listed_from(&self) -> auditlens_core::Severity {
+        use auditlens_core::Severity;
+        self.min_severity.unwrap_or(match self.format {
+            Format::Table => Severity::Medium,
+            _ => Severity::Info,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use auditlens_core::{Diagnostic, Finding, Report, Summary};
+use auditlens_core::{Diagnostic, Finding, Report, Severity, Summary};
 
 /// Width of the terminal the table is laid out for.
 pub const WIDTH: usize = 80;
@@ -98,20 +98,52 @@ fn minute(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
 }
 
-/// The findings, most urgent first, each with its reasons indented below it.
-pub fn findings(findings: &[Finding], top: usize) -> String {
+/// The line that leads the findings: how many need review (medium and above) and how many
+/// lower notes there are beside them.
+pub fn review_line(all: &[Finding]) -> String {
+    let review = all
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .count() as u64;
+    let lower = all.len() as u64 - review;
+    let notes = if lower == 1 { "note" } else { "notes" };
+    format!(
+        "findings: {} to review, and {} low or informational {notes}",
+        thousands(review),
+        thousands(lower)
+    )
+}
+
+/// The findings listed (those at least `from`), most urgent first, each with its reasons
+/// indented below it; `all` is every finding, to say what was left out.
+pub fn findings(all: &[Finding], listed: &[&Finding], from: Severity, top: usize) -> String {
     let mut out = String::new();
-    if findings.is_empty() {
-        out.push_str("No findings.\n");
+    let hidden = (all.len() - listed.len()) as u64;
+    let lower = format!("{} lower: --min-severity info", thousands(hidden));
+    if listed.is_empty() {
+        if hidden == 0 {
+            out.push_str("No findings.\n");
+        } else {
+            let _ = writeln!(out, "No findings at {} or above ({lower}).", from.as_str());
+        }
         return out;
     }
-    let _ = writeln!(out, "FINDINGS ({})", thousands(findings.len() as u64));
+    if hidden == 0 {
+        let _ = writeln!(out, "FINDINGS ({})", thousands(listed.len() as u64));
+    } else {
+        let _ = writeln!(
+            out,
+            "FINDINGS ({} at {} or above; {lower})",
+            thousands(listed.len() as u64),
+            from.as_str()
+        );
+    }
     let _ = writeln!(
         out,
         "{:<8} {:>5}  {:<16}  IDENTITY / REQUEST",
         "SEVERITY", "SCORE", "TIME (UTC)"
     );
-    for finding in findings.iter().take(top) {
+    for finding in listed.iter().take(top) {
         let mut what = format!("{} {}", finding.verb, finding.resource);
         match (finding.namespace.as_str(), finding.name.as_str()) {
             ("", "") => {}
@@ -140,11 +172,11 @@ pub fn findings(findings: &[Finding], top: usize) -> String {
             }
         }
     }
-    if findings.len() > top {
+    if listed.len() > top {
         let _ = writeln!(
             out,
             "... and {} more (--top N shows more, --format jsonl shows all)",
-            thousands((findings.len() - top) as u64)
+            thousands((listed.len() - top) as u64)
         );
     }
     out
@@ -181,10 +213,11 @@ pub fn diagnostics(diagnostics: &[Diagnostic], total: u64, top: usize) -> String
 }
 
 /// The whole report, as `analyze` prints it by default.
-pub fn report(report: &Report, top: usize) -> String {
+pub fn report(report: &Report, listed: &[&Finding], from: Severity, top: usize) -> String {
     let mut out = summary(&report.summary);
-    out.push('\n');
-    out.push_str(&findings(&report.findings, top));
+    out.push_str(&review_line(&report.findings));
+    out.push_str("\n\n");
+    out.push_str(&findings(&report.findings, listed, from, top));
     let diags = diagnostics(&report.diagnostics, report.summary.diagnostics, 10);
     if !diags.is_empty() {
         out.push('\n');

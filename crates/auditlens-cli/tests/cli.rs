@@ -395,3 +395,66 @@ fn events_without_an_auditid_are_analysed_and_written_with_a_null_auditid() {
     assert!(!first_line_rows.is_empty());
     assert!(first_line_rows.iter().all(|r| r[0].is_empty()));
 }
+
+#[test]
+fn the_table_leads_with_what_needs_review_and_machine_formats_list_everything() {
+    let json = stdout(&auditlens(&["analyze", "--format", "json", FALCO]));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let severities: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap().to_string())
+        .collect();
+    let review = severities
+        .iter()
+        .filter(|s| matches!(s.as_str(), "medium" | "high" | "critical"))
+        .count();
+    let lower = severities.len() - review;
+    assert!(review > 0 && lower > 0, "{review} to review, {lower} lower");
+    // The table: the summary line, then only what needs review.
+    let table = stdout(&auditlens(&["analyze", "--top", "1000", FALCO]));
+    let line = format!("findings: {review} to review, and {lower} low or informational notes");
+    assert!(table.lines().any(|l| l == line), "{table}");
+    let listed = |text: &str, severity: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{severity:<8} ")))
+            .count()
+    };
+    assert_eq!(listed(&table, "low") + listed(&table, "info"), 0);
+    let shown: usize = ["medium", "high", "critical"]
+        .iter()
+        .map(|s| listed(&table, s))
+        .sum();
+    assert_eq!(shown, review);
+    // --min-severity info lists everything in the table; machine formats list everything
+    // unless asked otherwise.
+    let everything = stdout(&auditlens(&[
+        "analyze",
+        "--top",
+        "1000",
+        "--min-severity",
+        "info",
+        FALCO,
+    ]));
+    let all: usize = ["info", "low", "medium", "high", "critical"]
+        .iter()
+        .map(|s| listed(&everything, s))
+        .sum();
+    assert_eq!(all, severities.len());
+    let jsonl = stdout(&auditlens(&["analyze", "--format", "jsonl", FALCO]));
+    assert_eq!(jsonl.lines().count(), severities.len());
+    let high = stdout(&auditlens(&[
+        "analyze",
+        "--format",
+        "jsonl",
+        "--min-severity",
+        "high",
+        FALCO,
+    ]));
+    let expected = severities
+        .iter()
+        .filter(|s| matches!(s.as_str(), "high" | "critical"))
+        .count();
+    assert_eq!(high.lines().count(), expected);
+}
