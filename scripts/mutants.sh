@@ -35,10 +35,10 @@ run_area() {
       tests=(--lib --test stage_merge --test ingest --test shard) ;;
     framing)
       files=(crates/auditlens-core/src/ingest/framing.rs)
-      tests=(--lib --test ingest --test formats_eks --test formats_gke_aks --test formats_shippers) ;;
+      tests=(--lib --test ingest --test shard --test formats_eks --test formats_gke_aks --test formats_shippers) ;;
     rules)
       files=('crates/auditlens-core/src/rules/*.rs')
-      tests=(--lib --test rules_fixtures --test rules_falco --test rules_config --test stage_merge) ;;
+      tests=(--lib --test rules_fixtures --test rules_falco --test rules_config --test trimmed) ;;
     *) die "unknown area $area (severity, merge, framing, rules)" ;;
   esac
   mkdir -p "target/mutants/$area"
