@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scoring;
