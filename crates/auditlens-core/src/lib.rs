@@ -38,7 +38,7 @@ pub use diagnostics::{Diagnostic, DiagnosticKind, DiagnosticSeverity};
 pub use identity::IdentityClass;
 pub use ingest::Limits;
 pub use intern::{AuditId, Interner, ListId, Sym};
-pub use model::{Decision, Event, Level, Source, Stage};
+pub use model::{BodyBytes, Decision, Event, Level, Source, Stage};
 pub use report::{
     FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,
 };

@@ -124,7 +124,7 @@ pub const BUILTIN: &[(&str, &[&str])] = &[
             "clustertrustbundles",
         ],
     ),
-    ("coordination.k8s.io", &["leases", "leasecandidates"]),
+    ("coordination.k8s.io", &["leasecandidates", "leases"]),
     ("discovery.k8s.io", &["endpointslices"]),
     ("events.k8s.io", &["events"]),
     (

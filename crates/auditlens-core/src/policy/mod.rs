@@ -26,8 +26,12 @@ pub mod document;
 pub mod evaluate;
 pub mod lint;
 mod lint_requests;
+pub mod retention;
 mod shadow;
+pub mod suggest;
 pub mod validate;
+pub mod volume;
+pub mod write;
 
 use serde::Serialize;
 
