@@ -171,7 +171,7 @@ fn secrets_with_bodies_and_exec_at_none_are_errors() {
     assert!(
         secrets[0]
             .message
-            .contains("create secrets in default at RequestResponse"),
+            .contains("create secrets at RequestResponse, update secrets at RequestResponse, patch secrets at RequestResponse, get secrets at RequestResponse, list secrets at RequestResponse by a person or a workload's service account in default and kube-system"),
         "{}",
         secrets[0].message
     );
@@ -188,7 +188,7 @@ fn secrets_with_bodies_and_exec_at_none_are_errors() {
     );
     assert!(unlogged[0]
         .message
-        .contains("create pods/exec by a person in default"));
+        .contains("create pods/exec, get pods/exec by a person or a workload's service account in default and kube-system"));
     assert!(unlogged[1].message.contains("attaching to pods"));
     // Config maps with bodies are a warning; token requests with their responses an error.
     let all = lints(&format!(
@@ -346,7 +346,7 @@ fn routine_system_traffic_with_bodies_is_a_warning() {
     assert!(
         noisy
             .message
-            .contains("update leases by a kubelet at RequestResponse"),
+            .contains("update leases at RequestResponse by a kubelet or kube-controller-manager"),
         "{}",
         noisy.message
     );
@@ -356,7 +356,10 @@ fn routine_system_traffic_with_bodies_is_a_warning() {
     let all = lints(&format!("{HEAD}rules:\n- level: Metadata\n"));
     assert_eq!(codes(&all), ["detection-level"], "{}", show(&all));
     assert!(
-        all[0].message.contains("k8s.pod.privileged"),
+        all[0].message.contains("writes of pods, deployments")
+            && all[0]
+                .message
+                .contains("at Metadata, so 21 detection rules"),
         "{}",
         all[0].message
     );

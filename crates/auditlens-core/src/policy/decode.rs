@@ -63,6 +63,10 @@ pub(crate) fn decode(text: &str) -> PolicyFile {
     };
     let mut decoder = Decoder::default();
     let policy = decoder.policy(&root);
+    // Values of the wrong type stop the server's decoding; an apiVersion or kind it does not
+    // take stops it too, but the validation's findings are worth knowing at the same time.
+    let decoded = decoder.errors.is_empty();
+    decoder.errors.append(&mut decoder.type_errors);
     let decoder_stage_texts = std::mem::take(&mut decoder.stage_texts);
     let mut file = PolicyFile {
         policy,
@@ -72,10 +76,10 @@ pub(crate) fn decode(text: &str) -> PolicyFile {
         extra_documents: parsed.documents.saturating_sub(1),
     };
     if let Some(policy) = &file.policy {
-        if file.refused.is_empty() {
+        if decoded {
             file.refused
                 .extend(validate::validate_named(policy, &decoder_stage_texts));
-            if policy.rules.is_empty() && file.refused.is_empty() {
+            if policy.rules.is_empty() {
                 file.refused.push(PolicyError {
                     field: "rules".to_string(),
                     rule: None,
@@ -111,6 +115,8 @@ struct Decoder {
     repeated: Vec<RepeatedField>,
     /// The text of each omitted stage that is not a stage, by field.
     stage_texts: Vec<(String, String)>,
+    /// An apiVersion or kind the server does not take.
+    type_errors: Vec<PolicyError>,
 }
 
 /// Where a value sits: its field path and rule.
@@ -254,7 +260,7 @@ impl Decoder {
             fix: fix.to_string(),
         };
         if version.is_empty() {
-            self.errors.push(error(
+            self.type_errors.push(error(
                 "apiVersion",
                 version_line,
                 "unknown group version field audit.k8s.io/__internal, Kind=Policy in policy: \
@@ -273,7 +279,7 @@ impl Decoder {
                     ""
                 }
             );
-            self.errors.push(error(
+            self.type_errors.push(error(
                 "apiVersion",
                 version_line,
                 message,
@@ -282,7 +288,7 @@ impl Decoder {
         }
         if let Some((kind, kind_line)) = kind {
             if !kind.is_empty() && kind != "Policy" {
-                self.errors.push(error(
+                self.type_errors.push(error(
                     "kind",
                     *kind_line,
                     format!(

@@ -182,6 +182,50 @@ impl Policy {
     }
 }
 
+/// One request's evaluation, as `policy evaluate --format jsonl` prints it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    #[serde(rename = "auditID")]
+    pub audit_id: String,
+    pub level: &'static str,
+    /// Sorted as strings.
+    #[serde(rename = "omitStages")]
+    pub omit_stages: StageSet,
+    /// The index of the matching rule, `null` when none matched.
+    pub rule: Option<usize>,
+    pub file: String,
+    pub line: u64,
+}
+
+/// Evaluates `policy` on every request of `analysis` in the order of the input (file, then
+/// line), handing each evaluation to `each`.
+pub fn evaluate_requests(
+    policy: &Policy,
+    analysis: &crate::Analysis,
+    mut each: impl FnMut(&Event, Evaluation),
+) {
+    let requests = analysis.requests();
+    let interner = analysis.interner();
+    let mut order: Vec<u32> = (0..requests.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| {
+        let source = requests[i as usize].source;
+        (source.file, source.offset, i)
+    });
+    for index in order {
+        let event = &requests[index as usize];
+        let decision = policy.evaluate(&RequestAttributes::of_event(event, interner));
+        let evaluation = Evaluation {
+            audit_id: interner.audit_id_text(event.audit_id).into_owned(),
+            level: super::level_name(decision.level),
+            omit_stages: decision.omit_stages,
+            rule: decision.rule,
+            file: analysis.file_name(event.source.file).to_string(),
+            line: event.source.line,
+        };
+        each(event, evaluation);
+    }
+}
+
 /// True when `rule` matches the request.
 pub fn rule_matches(rule: &PolicyRule, request: &RequestAttributes<'_>) -> bool {
     if !rule.users.is_empty() {

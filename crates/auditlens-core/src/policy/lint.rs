@@ -481,31 +481,77 @@ fn probe_decisions(
         .collect()
 }
 
-/// Collects `(rule, description)` pairs into one lint per deciding rule.
+/// A request the policy let down: what (`create pods/exec at RequestResponse`), sent by
+/// whom, in which namespace (empty for cluster-scoped ones).
+#[derive(Clone, PartialEq)]
+struct Probed {
+    what: String,
+    who: &'static str,
+    namespace: &'static str,
+}
+
+/// `create pods/exec, get pods/exec by a person or a workload's service account in default and
+/// kube-system`: the requests, grouped by who sent them where.
+fn describe(items: &[Probed]) -> String {
+    let mut whats: Vec<&str> = Vec::new();
+    for item in items {
+        if !whats.contains(&item.what.as_str()) {
+            whats.push(&item.what);
+        }
+    }
+    // (senders, namespaces) → what they sent, in the order first met.
+    type Senders<'a> = (Vec<&'a str>, Vec<&'a str>);
+    let mut groups: Vec<(Senders<'_>, Vec<&str>)> = Vec::new();
+    for what in whats {
+        let mut who: Vec<&str> = Vec::new();
+        let mut namespaces: Vec<&str> = Vec::new();
+        for item in items.iter().filter(|i| i.what == what) {
+            if !who.contains(&item.who) {
+                who.push(item.who);
+            }
+            if !item.namespace.is_empty() && !namespaces.contains(&item.namespace) {
+                namespaces.push(item.namespace);
+            }
+        }
+        match groups
+            .iter_mut()
+            .find(|(key, _)| *key == (who.clone(), namespaces.clone()))
+        {
+            Some((_, list)) => list.push(what),
+            None => groups.push(((who, namespaces), vec![what])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|((who, namespaces), whats)| {
+            let place = if namespaces.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", namespaces.join(" and "))
+            };
+            let whats: Vec<String> = whats.into_iter().map(String::from).collect();
+            format!("{} by {}{place}", shorten(&whats), who.join(" or "))
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// Collects what the policy let down into one lint per deciding rule.
 fn per_rule(
-    found: Vec<(Option<usize>, String)>,
-    mut build: impl FnMut(Option<usize>, Vec<String>) -> Lint,
+    found: Vec<(Option<usize>, Probed)>,
+    mut build: impl FnMut(Option<usize>, String) -> Lint,
     lints: &mut Vec<Lint>,
 ) {
     let mut rules: Vec<Option<usize>> = found.iter().map(|(r, _)| *r).collect();
     rules.sort_unstable();
     rules.dedup();
     for rule in rules {
-        let mut items: Vec<String> = Vec::new();
-        for (_, item) in found.iter().filter(|(r, _)| *r == rule) {
-            if !items.contains(item) {
-                items.push(item.clone());
-            }
-        }
-        lints.push(build(rule, items));
-    }
-}
-
-fn within(namespace: &str) -> String {
-    if namespace.is_empty() {
-        String::new()
-    } else {
-        format!(" in {namespace}")
+        let items: Vec<Probed> = found
+            .iter()
+            .filter(|(r, _)| *r == rule)
+            .map(|(_, item)| item.clone())
+            .collect();
+        lints.push(build(rule, describe(&items)));
     }
 }
 
@@ -522,12 +568,15 @@ fn secret_bodies(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut Ve
                         if decision.level >= from && decision.level != Level::Unknown {
                             found.push((
                                 decision.rule,
-                                format!(
-                                    "{}{} at {}",
-                                    probe.describe(),
-                                    within(ns),
-                                    level_name(decision.level)
-                                ),
+                                Probed {
+                                    what: format!(
+                                        "{} at {}",
+                                        probe.describe(),
+                                        level_name(decision.level)
+                                    ),
+                                    who: sender.who,
+                                    namespace: ns,
+                                },
                             ));
                         }
                     }
@@ -549,10 +598,9 @@ fn secret_bodies(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut Ve
                 )
                 .says(
                     format!(
-                        "{} logs request or response bodies that hold {}: {}",
+                        "{} logs request or response bodies that hold {}: {items}",
                         rule.map_or("the policy".to_string(), |r| format!("rule {r}")),
                         class.what,
-                        shorten(&items)
                     ),
                     "log these at Metadata in a rule before it, e.g. `- level: Metadata` with \
                          `resources: [{group: \"\", resources: [\"secrets\", \"configmaps\", \
@@ -578,7 +626,11 @@ fn security_unlogged(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mu
                     if unlogged {
                         found.push((
                             decision.rule,
-                            format!("{} by {}{}", probe.describe(), sender.who, within(ns)),
+                            Probed {
+                                what: probe.describe(),
+                                who: sender.who,
+                                namespace: ns,
+                            },
                         ));
                     }
                 }
@@ -588,7 +640,7 @@ fn security_unlogged(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mu
             found,
             |rule, items| {
                 let how = match rule {
-                    Some(r) => format!("rule {r} (line {}) does not log them", line_of(r)),
+                    Some(r) => format!("rule {r} (line {}) gives them level None", line_of(r)),
                     None => "no rule matches them, so they get the default level None".to_string(),
                 };
                 Lint::new(Error, "security-unlogged", rule)
@@ -598,7 +650,7 @@ fn security_unlogged(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mu
                         rule.map_or(0, line_of),
                     )
                     .says(
-                        format!("{} are not logged: {how}: {}", class.what, shorten(&items)),
+                        format!("not logged: {}, as {how}: {items}", class.what),
                         match rule {
                             Some(r) => format!(
                                 "narrow rule {r} (list the users, verbs and resources it is \
@@ -621,12 +673,11 @@ fn routine_traffic(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut 
         if decision.level >= Level::Request && decision.level != Level::Unknown {
             found.push((
                 decision.rule,
-                format!(
-                    "{} by {} at {}",
-                    probe.describe(),
-                    sender.who,
-                    level_name(decision.level)
-                ),
+                Probed {
+                    what: format!("{} at {}", probe.describe(), level_name(decision.level)),
+                    who: sender.who,
+                    namespace: "",
+                },
             ));
         }
     }
@@ -643,9 +694,8 @@ fn routine_traffic(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut 
                     format!(
                         "{} logs routine, read-only or heartbeat traffic of the control plane \
                          and the nodes with its bodies, which fills the log with little to \
-                         learn: {}",
+                         learn: {items}",
                         rule.map_or("the policy".to_string(), |r| format!("rule {r}")),
-                        shorten(&items)
                     ),
                     "before it, give leases, events, health checks and system components' \
                      reads level None (scoped to those users) or Metadata",
@@ -657,7 +707,14 @@ fn routine_traffic(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut 
     for probe in READ_RESPONSES {
         let decision = policy.evaluate(&probe.attributes(&PERSON, "default"));
         if decision.level == Level::RequestResponse {
-            found.push((decision.rule, format!("{} by a person", probe.describe())));
+            found.push((
+                decision.rule,
+                Probed {
+                    what: probe.describe(),
+                    who: PERSON.who,
+                    namespace: "",
+                },
+            ));
         }
     }
     per_rule(
@@ -671,9 +728,8 @@ fn routine_traffic(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut 
                 )
                 .says(
                     format!(
-                        "{} logs reads with their responses (whole lists of objects): {}",
+                        "{} logs reads with their responses (whole lists of objects): {items}",
                         rule.map_or("the policy".to_string(), |r| format!("rule {r}")),
-                        shorten(&items)
                     ),
                     "log reads at Metadata; keep RequestResponse for the writes that need it",
                 )
@@ -683,33 +739,31 @@ fn routine_traffic(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut 
 }
 
 fn detection_levels(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut Vec<Lint>) {
-    // Writes whose bodies the detection rules read, by resource: (resource, level, rule ids).
-    let mut needs: Vec<(&'static str, Level, Vec<&'static str>)> = Vec::new();
+    // The detection rules that read the bodies of writes, with the resources they read.
+    let mut readers: Vec<(&'static str, Level, &'static [&'static str])> = Vec::new();
     for (meta, resources) in event_rule_scopes() {
-        if meta.level < Level::Request || meta.kind != RuleKind::Security || !meta.default_enabled {
-            continue;
-        }
-        for resource in resources {
-            if catalog::SECRET_BEARING
-                .iter()
-                .any(|(_, r, _)| r == resource)
-            {
-                continue;
-            }
-            match needs.iter_mut().find(|(r, _, _)| r == resource) {
-                Some((_, level, ids)) => {
-                    *level = (*level).max(meta.level);
-                    ids.push(meta.id);
-                }
-                None => needs.push((resource, meta.level, vec![meta.id])),
-            }
+        if meta.level >= Level::Request && meta.kind == RuleKind::Security && meta.default_enabled {
+            readers.push((meta.id, meta.level, resources));
         }
     }
-    let mut found: Vec<(Option<usize>, String)> = Vec::new();
-    for (resource, needed, ids) in &needs {
+    // Per deciding rule: (resource, level it gets, rules that need more).
+    let mut short: Vec<(Option<usize>, &'static str, Level, Vec<&'static str>)> = Vec::new();
+    let mut resources: Vec<&'static str> =
+        readers.iter().flat_map(|r| r.2.iter().copied()).collect();
+    resources.dedup();
+    let mut seen: Vec<&str> = Vec::new();
+    for resource in resources {
+        if seen.contains(&resource)
+            || catalog::SECRET_BEARING
+                .iter()
+                .any(|(_, r, _)| *r == resource)
+        {
+            continue;
+        }
+        seen.push(resource);
         for group in catalog::groups_of(resource) {
-            let namespaced = !CLUSTER_SCOPED.contains(resource);
-            let mut short: Option<(Option<usize>, Level)> = None;
+            let namespaced = !CLUSTER_SCOPED.contains(&resource);
+            let mut lowest: Option<Decision> = None;
             for verb in ["create", "update", "patch"] {
                 let probe = Probe {
                     verb,
@@ -718,27 +772,37 @@ fn detection_levels(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut
                     namespaced,
                 };
                 let decision = policy.evaluate(&probe.attributes(&PERSON, "default"));
-                if decision.level < *needed && decision.level != Level::None {
-                    short = Some((decision.rule, decision.level));
+                if lowest.is_none_or(|l| decision.level < l.level) {
+                    lowest = Some(decision);
                 }
             }
-            if let Some((rule, level)) = short {
-                found.push((
-                    rule,
-                    format!(
-                        "{resource} at {} ({} need {}: {})",
-                        level_name(level),
-                        ids.len(),
-                        level_name(*needed),
-                        ids.join(", ")
-                    ),
-                ));
+            let Some(decision) = lowest.filter(|d| d.level != Level::None) else {
+                continue;
+            };
+            let needing: Vec<&'static str> = readers
+                .iter()
+                .filter(|(_, level, scope)| *level > decision.level && scope.contains(&resource))
+                .map(|(id, _, _)| *id)
+                .collect();
+            if !needing.is_empty() {
+                short.push((decision.rule, resource, decision.level, needing));
             }
         }
     }
-    per_rule(
-        found,
-        |rule, items| {
+    let mut rules: Vec<Option<usize>> = short.iter().map(|s| s.0).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    for rule in rules {
+        let mine: Vec<&(Option<usize>, &str, Level, Vec<&str>)> =
+            short.iter().filter(|s| s.0 == rule).collect();
+        let mut names: Vec<&str> = mine.iter().map(|s| s.1).collect();
+        names.dedup();
+        let mut blind: Vec<&str> = mine.iter().flat_map(|s| s.3.iter().copied()).collect();
+        blind.sort_unstable();
+        blind.dedup();
+        let level = mine.iter().map(|s| s.2).min().unwrap_or(Level::Metadata);
+        let examples: Vec<String> = blind.iter().take(4).map(|id| id.to_string()).collect();
+        lints.push(
             Lint::new(Warning, "detection-level", rule)
                 .at(
                     rule.map(|r| format!("rules[{r}].level"))
@@ -747,17 +811,25 @@ fn detection_levels(policy: &Policy, line_of: &dyn Fn(usize) -> u32, lints: &mut
                 )
                 .says(
                     format!(
-                        "{} logs writes below the level detection rules read them at, so those \
-                         rules cannot see them: {}",
+                        "{} logs writes of {} at {}, so {} detection rules that read their bodies \
+                         cannot see them ({}{})",
                         rule.map_or("the policy".to_string(), |r| format!("rule {r}")),
-                        items.join("; ")
+                        names.join(", "),
+                        level_name(level),
+                        blind.len(),
+                        examples.join(", "),
+                        if blind.len() > examples.len() {
+                            ", …"
+                        } else {
+                            ""
+                        }
                     ),
-                    "log create, update and patch of these resources at the level named, in a \
-                     rule before it (`auditlens policy suggest` writes one)",
-                )
-        },
-        lints,
-    );
+                    "log create, update and patch of these resources at Request (RequestResponse \
+                     for roles and clusterroles) in a rule before it; `auditlens policy suggest` \
+                     writes one",
+                ),
+        );
+    }
 }
 
 /// At most six items, then how many more.

@@ -62,6 +62,7 @@ impl Volume {
 
 /// Observed and simulated volume of one group of requests.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VolumeRow {
     pub key: String,
     pub requests: u64,
@@ -71,6 +72,7 @@ pub struct VolumeRow {
 
 /// One calendar day (UTC).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DayRow {
     /// `2024-05-06`.
     pub day: String,
@@ -92,6 +94,7 @@ pub struct Series {
 
 /// A detection rule that would lose hits.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BlindRule {
     pub rule: &'static str,
     pub title: &'static str,
@@ -107,6 +110,7 @@ pub struct BlindRule {
 
 /// A baseline signal (a reason code of findings) that would lose findings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BlindSignal {
     pub signal: String,
     pub findings: u64,
@@ -115,6 +119,7 @@ pub struct BlindSignal {
 
 /// Everything `policy simulate` reports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Simulation {
     pub requests: u64,
     pub first: Option<String>,
