@@ -9,7 +9,7 @@
 //!
 //! YAML is read with serde-saphyr (every value comes with its line through `Spanned`); JSON,
 //! which YAML also reads, goes the same way, and only where the YAML reader refuses a JSON
-//! document (tabs it does not allow, say) is it read by serde_json, without lines.
+//! document is it read by serde_json, without lines.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
