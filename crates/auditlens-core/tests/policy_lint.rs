@@ -384,3 +384,29 @@ fn refusals_name_the_line_and_stop_the_behavioural_lints() {
     assert_eq!(codes(&all), ["refused"]);
     assert!(all[0].line >= 2, "{}", show(&all));
 }
+
+#[test]
+fn any_prefix_or_mangled_policy_is_read_and_checked_without_panicking() {
+    // Every prefix of a real policy, and the policy with one character replaced by each of the
+    // characters YAML gives meaning to, at every position: each is read, and checked when read.
+    let text = SOUND;
+    let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    for &end in &boundaries {
+        let file = policy::read(&text[..end]);
+        let _ = policy::check(&file);
+    }
+    for &at in boundaries.iter().step_by(5) {
+        for replacement in [
+            "*", "[", "{", ":", "-", "\"", "~", "&a", "*a", "\t", "é", "\n- ",
+        ] {
+            let next = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+            let mangled = format!("{}{replacement}{}", &text[..at], &text[next..]);
+            let file = policy::read(&mangled);
+            let lints = policy::check(&file);
+            // Whatever the server refuses is an error with a reason.
+            if !file.loads() {
+                assert!(lint::has_errors(&lints), "{mangled}");
+            }
+        }
+    }
+}

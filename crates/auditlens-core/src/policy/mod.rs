@@ -21,12 +21,15 @@
 //! Policy tab are thin faces over it.
 
 pub mod catalog;
+mod cost;
 pub mod decode;
 pub mod document;
 pub mod evaluate;
 pub mod lint;
+mod lint_probed;
 mod lint_requests;
 pub mod retention;
+mod routine;
 mod shadow;
 pub mod suggest;
 pub mod validate;

@@ -110,7 +110,9 @@ fn validate_rule(
                 "write the path from its root, e.g. /healthz",
             ));
         }
-        if url.len() > 1 && url[..url.len() - 1].contains('*') {
+        let mut before_last = url.chars();
+        before_last.next_back();
+        if before_last.as_str().contains('*') {
             errors.push(error(
                 field.clone(),
                 some,

@@ -5,7 +5,7 @@
 //! record:
 //!
 //! - The record kept for a request is its most complete stage; its bodies (`requestObject`,
-//!   `responseObject`) were measured while reading ([`BodyBytes`]), so the rest is what the
+//!   `responseObject`) were measured while reading ([`BodyBytes`](crate::model::BodyBytes)), so the rest is what the
 //!   record takes at `Metadata`.
 //! - A `RequestReceived` record lacks the response status and the authorization annotations;
 //!   a `ResponseStarted` record (long-running requests: watch, exec, attach, port-forward,
@@ -29,11 +29,12 @@ use std::collections::{BTreeMap, HashMap};
 use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
+use super::cost::{BodyModel, RequestCost};
 use super::evaluate::{url_path, Decision, RequestAttributes};
 use super::{level_name, Policy};
 use crate::analysis::Analysis;
 use crate::intern::{AuditId, Interner, Sym};
-use crate::model::{Event, Level, Stage};
+use crate::model::{Event, Level};
 use crate::time::{format_rfc3339, Micros};
 
 const DAY_US: i64 = 86_400_000_000;
@@ -46,7 +47,7 @@ pub struct Volume {
 }
 
 impl Volume {
-    fn add(&mut self, other: Volume) {
+    pub(crate) fn add(&mut self, other: Volume) {
         self.events += other.events;
         self.bytes += other.bytes;
     }
@@ -146,224 +147,6 @@ pub struct Simulation {
     pub unknown_bodies: u64,
 }
 
-/// Average bodies by kind of request, from the requests logged with them.
-#[derive(Default)]
-pub(crate) struct BodyModel {
-    by_kind: HashMap<(Sym, Sym, Sym, Sym), Averages, FxBuildHasher>,
-    /// By verb and subresource: a create of any object, but not an exec.
-    by_verb: HashMap<(Sym, Sym), Averages, FxBuildHasher>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Averages {
-    request: (u64, u64),
-    response: (u64, u64),
-}
-
-impl Averages {
-    fn learn(&mut self, event: &Event) {
-        if event.level >= Level::Request && event.level != Level::Unknown {
-            self.request.0 += event.bodies.request();
-            self.request.1 += 1;
-        }
-        if event.level == Level::RequestResponse {
-            self.response.0 += event.bodies.response();
-            self.response.1 += 1;
-        }
-    }
-}
-
-fn average((sum, n): (u64, u64)) -> Option<u64> {
-    (n > 0).then(|| sum / n)
-}
-
-impl BodyModel {
-    pub(crate) fn learn(requests: &[Event]) -> BodyModel {
-        let mut model = BodyModel::default();
-        for event in requests {
-            let kind = (
-                event.verb,
-                event.api_group,
-                event.resource,
-                event.subresource,
-            );
-            model.by_kind.entry(kind).or_default().learn(event);
-            model
-                .by_verb
-                .entry((event.verb, event.subresource))
-                .or_default()
-                .learn(event);
-        }
-        model
-    }
-
-    /// The request and response bodies of `event` at `level`: as logged where the record has
-    /// them, else estimated; and whether any was estimated (`Some(true)`) or unknown
-    /// (`Some(false)`).
-    fn bodies(&self, event: &Event, level: Level) -> (u64, u64, Option<bool>) {
-        let observed = event.level;
-        let kind = (
-            event.verb,
-            event.api_group,
-            event.resource,
-            event.subresource,
-        );
-        let mut flag = None;
-        let mut pick = |get: fn(&Averages) -> (u64, u64)| {
-            let found = self
-                .by_kind
-                .get(&kind)
-                .and_then(|a| average(get(a)))
-                .or_else(|| {
-                    self.by_verb
-                        .get(&(event.verb, event.subresource))
-                        .and_then(|a| average(get(a)))
-                });
-            match found {
-                Some(bytes) => {
-                    flag = Some(flag.unwrap_or(true));
-                    bytes
-                }
-                None => {
-                    flag = Some(false);
-                    0
-                }
-            }
-        };
-        let request = if level < Level::Request {
-            0
-        } else if observed >= Level::Request && observed != Level::Unknown {
-            event.bodies.request()
-        } else {
-            pick(|a| a.request)
-        };
-        let response = if level < Level::RequestResponse {
-            0
-        } else if observed == Level::RequestResponse {
-            event.bodies.response()
-        } else {
-            pick(|a| a.response)
-        };
-        (request, response, flag)
-    }
-}
-
-/// Bytes a `ResponseComplete` record has that a `RequestReceived` one lacks: the response
-/// status and the authorizer's annotations.
-fn completion_bytes(event: &Event, interner: &Interner) -> u64 {
-    const STATUS: &str = r#","responseStatus":{"metadata":{},"code":200}"#;
-    const ANNOTATIONS: &str = r#","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}"#;
-    let mut bytes = 0;
-    if event.code != 0 {
-        bytes += STATUS.len() as u64;
-    }
-    if event.decision != crate::model::Decision::Unknown {
-        bytes += (ANNOTATIONS.len() + interner.resolve(event.reason).len()) as u64;
-    }
-    bytes
-}
-
-/// True for the requests kube-apiserver holds open (its `LongRunningRequestCheck`): they also
-/// write a `ResponseStarted` event.
-pub fn is_long_running(verb: &str, subresource: &str) -> bool {
-    matches!(verb, "watch" | "proxy")
-        || matches!(
-            subresource,
-            "attach" | "exec" | "proxy" | "log" | "portforward"
-        )
-}
-
-/// The cost model of one request.
-pub(crate) struct RequestCost {
-    /// Bytes of the completed record without bodies.
-    metadata: u64,
-    /// Of a `RequestReceived` record.
-    received: u64,
-    /// The stages the request produces.
-    produced: u8,
-    /// The stage whose record holds what rules read (the most complete one).
-    detail: Stage,
-}
-
-impl RequestCost {
-    pub(crate) fn of(event: &Event, interner: &Interner) -> RequestCost {
-        let len = u64::from(event.source.len);
-        let bodies = event.bodies.request() + event.bodies.response();
-        let extra = completion_bytes(event, interner);
-        let (metadata, received) = if event.stage == Stage::RequestReceived {
-            (len + extra, len)
-        } else {
-            let metadata = len.saturating_sub(bodies);
-            (metadata, metadata.saturating_sub(extra))
-        };
-        let long = is_long_running(
-            interner.resolve(event.verb),
-            interner.resolve(event.subresource),
-        );
-        let mut produced = event.stages_seen | Stage::RequestReceived.bit();
-        if long {
-            produced |= Stage::ResponseStarted.bit();
-        }
-        if event.stages_seen & Stage::Panic.bit() == 0 {
-            produced |= Stage::ResponseComplete.bit();
-        }
-        RequestCost {
-            metadata,
-            received,
-            produced,
-            detail: if event.stage == Stage::Unknown {
-                Stage::ResponseComplete
-            } else {
-                event.stage
-            },
-        }
-    }
-
-    fn stage_bytes(&self, stage: Stage, bodies: u64) -> u64 {
-        match stage {
-            Stage::RequestReceived => self.received,
-            Stage::ResponseStarted => self.metadata,
-            _ => self.metadata + bodies,
-        }
-    }
-
-    /// What the logs hold of the request.
-    pub(crate) fn observed(&self, event: &Event) -> Volume {
-        let mut volume = Volume {
-            events: 1,
-            bytes: u64::from(event.source.len),
-        };
-        let kept = event.stage;
-        for stage in super::STAGES {
-            if stage != kept && event.stages_seen & stage.bit() != 0 {
-                volume.events += 1;
-                volume.bytes += self.stage_bytes(stage, 0);
-            }
-        }
-        volume
-    }
-
-    /// What the policy's decision would write, with the bodies at its level.
-    pub(crate) fn simulated(&self, decision: &Decision, bodies: u64) -> Volume {
-        let mut volume = Volume::default();
-        if decision.level == Level::None {
-            return volume;
-        }
-        for stage in super::STAGES {
-            if self.produced & stage.bit() != 0 && !decision.omit_stages.contains(stage) {
-                volume.events += 1;
-                volume.bytes += self.stage_bytes(stage, bodies);
-            }
-        }
-        volume
-    }
-
-    /// True when the record the rules read would still be written.
-    pub(crate) fn detail_written(&self, decision: &Decision) -> bool {
-        decision.writes(self.detail)
-    }
-}
-
 /// `deployments.apps/scale`, `pods/exec`, or a non-resource path.
 pub fn resource_key(event: &Event, interner: &Interner) -> String {
     if event.non_resource {
@@ -423,10 +206,10 @@ pub(crate) fn simulate_with(
     }
     out.first = Some(format_rfc3339(first));
     out.last = Some(format_rfc3339(last));
-    let span = (last - first).max(3_600_000_000);
-    out.days = span as f64 / DAY_US as f64;
-    let step = series_step(last - first);
-    let buckets = usize::try_from((last - first) / step + 1).unwrap_or(1);
+    let covered = last.saturating_sub(first);
+    out.days = covered.max(3_600_000_000) as f64 / DAY_US as f64;
+    let step = series_step(covered);
+    let buckets = usize::try_from(covered / step + 1).unwrap_or(1);
     out.series = Series {
         start_ms: first.div_euclid(step) * step / 1000,
         step_ms: step / 1000,
@@ -468,7 +251,8 @@ pub(crate) fn simulate_with(
         let day = days.entry(event.received.div_euclid(DAY_US)).or_default();
         day.0.add(observed);
         day.1.add(simulated);
-        let bucket = usize::try_from((event.received - series_start) / step).unwrap_or(0);
+        let bucket =
+            usize::try_from(event.received.saturating_sub(series_start) / step).unwrap_or(0);
         if let Some(b) = out.series.observed_bytes.get_mut(bucket) {
             *b += observed.bytes;
         }
@@ -519,8 +303,11 @@ pub(crate) fn simulate_with(
     out.by_day = days
         .into_iter()
         .map(|(day, (observed, simulated))| {
-            let start = day * DAY_US;
-            let covered = (last.min(start + DAY_US) - first.max(start)).max(0);
+            let start = day.saturating_mul(DAY_US);
+            let covered = last
+                .min(start.saturating_add(DAY_US))
+                .saturating_sub(first.max(start))
+                .max(0);
             DayRow {
                 day: format_rfc3339(start).get(..10).unwrap_or("").to_string(),
                 hours: (covered as f64 / 3.6e9 * 10.0).round() / 10.0,
@@ -664,12 +451,35 @@ fn blind_signals(
     out
 }
 
-/// A time step that cuts `span` into at most 200 buckets.
+/// A time step that cuts `span` (microseconds) into at most 200 buckets: a round one when a
+/// week or less does, else a two-hundredth of the span.
 fn series_step(span: i64) -> i64 {
     const STEPS_S: [i64; 10] = [60, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400, 604_800];
     STEPS_S
         .iter()
         .map(|s| s * 1_000_000)
         .find(|&step| span / step < 200)
-        .unwrap_or(604_800_000_000)
+        .unwrap_or(span / 199 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_span_gives_at_most_200_buckets() {
+        for span in [
+            0,
+            1,
+            3_600_000_000,
+            2 * DAY_US,
+            400 * DAY_US,
+            i64::MAX / 2,
+            i64::MAX,
+        ] {
+            let step = series_step(span);
+            assert!(step > 0 && span / step < 200, "{span}: {step}");
+        }
+        assert_eq!(series_step(2 * DAY_US), 1_800_000_000);
+    }
 }
