@@ -28,7 +28,7 @@ use super::evaluate::url_path;
 use super::lint::{self, Lint};
 use super::routine::{routine, Routine};
 use super::volume::{self, Simulation};
-use super::{level_name, write, GroupResources, Policy, PolicyRule, DEFAULT_LEVEL};
+use super::{level_name, shadow, write, GroupResources, Policy, PolicyRule, DEFAULT_LEVEL};
 use crate::analysis::Analysis;
 use crate::intern::{Interner, Sym};
 use crate::model::{Event, Level, Stage};
@@ -143,6 +143,7 @@ pub fn suggest(analysis: &Analysis) -> Suggestion {
     secret_bearing(&mut policy, &mut comments, &hit_levels);
     detection_writes(&mut policy, &mut comments, &hit_levels);
     quiet_rules(&mut policy, &mut comments, quiet, total_bytes);
+    drop_unreachable(&mut policy, &mut comments);
     policy.rules.push(PolicyRule::at(Level::Metadata));
     comments.push(vec![
         "Everything else: who did what, without bodies.".to_string()
@@ -198,6 +199,26 @@ fn routine_kinds(raw: HashMap<RawKind, Seen, FxBuildHasher>, interner: &Interner
         entry.bytes += seen.bytes;
     }
     quiet
+}
+
+/// Removes the rules an earlier rule takes every request of (a quiet rule for writes that a
+/// detection rule hit by someone else, say): they would never apply.
+fn drop_unreachable(policy: &mut Policy, comments: &mut Vec<Vec<String>>) {
+    let mut index = 0;
+    while index < policy.rules.len() {
+        if shadow::shadowed_by(&policy.rules, index).is_some() {
+            policy.rules.remove(index);
+            if index < comments.len() {
+                let dropped = comments.remove(index);
+                // A group's comment goes to the rule after it, when that one has none.
+                if let Some(next) = comments.get_mut(index).filter(|c| c.is_empty()) {
+                    *next = dropped;
+                }
+            }
+        } else {
+            index += 1;
+        }
+    }
 }
 
 /// `pods`, `pods/exec`.
@@ -526,4 +547,44 @@ fn header(analysis: &Analysis, simulation: &Simulation) -> Vec<String> {
 /// `12.3 MB`.
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_an_earlier_rule_covers_are_dropped_with_their_comment_kept() {
+        let writes = PolicyRule {
+            verbs: strings(&WRITES),
+            resources: vec![entry("", &["nodes/status"])],
+            ..PolicyRule::at(Level::Request)
+        };
+        let quiet = |verbs: &[&str], group: &str| PolicyRule {
+            verbs: strings(verbs),
+            user_groups: vec![group.to_string()],
+            resources: vec![entry("", &["nodes/status"])],
+            ..PolicyRule::at(Level::None)
+        };
+        let mut policy = Policy {
+            rules: vec![
+                writes,
+                quiet(&["patch"], "system:nodes"),
+                quiet(&["get"], "system:nodes"),
+            ],
+            ..Policy::default()
+        };
+        let mut comments = vec![
+            vec!["writes".to_string()],
+            vec!["quiet".to_string()],
+            vec![],
+        ];
+        drop_unreachable(&mut policy, &mut comments);
+        assert_eq!(policy.rules.len(), 2);
+        assert_eq!(policy.rules[1].verbs, ["get"]);
+        assert_eq!(
+            comments,
+            [vec!["writes".to_string()], vec!["quiet".to_string()]]
+        );
+    }
 }
