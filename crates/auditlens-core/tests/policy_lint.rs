@@ -220,6 +220,24 @@ fn a_wildcard_in_users_or_groups_is_an_error() {
         ]
     );
     assert!(lints(SOUND).iter().all(|l| l.code != "wildcard-user"));
+    // Nor in verbs, namespaces or resource names.
+    let all = lints(&format!(
+        "{HEAD}rules:\n- level: None\n  verbs: [\"*\"]\n  namespaces: [\"*\"]\n  resources: [{{group: \"\", resources: [configmaps], resourceNames: [\"*\"]}}]\n- level: Metadata\n"
+    ));
+    let fields: Vec<String> = found(&all, "wildcard-literal")
+        .into_iter()
+        .map(|f| f.1)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "rules[0].namespaces[0]",
+            "rules[0].resources[0].resourceNames[0]",
+            "rules[0].verbs[0]"
+        ],
+        "{}",
+        show(&all)
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub enum LintSeverity {
 pub struct Lint {
     pub severity: LintSeverity,
     /// Stable: `refused`, `unknown-field`, `repeated-field`, `extra-document`, `wildcard-user`,
-    /// `wrong-group`, `unknown-resource`, `shadowed`, `no-catch-all`, `request-received`,
+    /// `wildcard-literal`, `wrong-group`, `unknown-resource`, `shadowed`, `no-catch-all`, `request-received`,
     /// `secret-bodies`, `security-unlogged`, `noisy-system-traffic`, `response-bodies`,
     /// `detection-level`.
     pub code: &'static str,
@@ -200,28 +200,61 @@ fn file_notes(file: &PolicyFile, lints: &mut Vec<Lint>) {
 }
 
 fn wildcard_users(index: usize, rule: &PolicyRule, lints: &mut Vec<Lint>) {
-    for (field, list, fix) in [
+    let names: Vec<Vec<String>> = rule
+        .resources
+        .iter()
+        .map(|e| e.resource_names.clone())
+        .collect();
+    let mut lists: Vec<(String, &[String], &str, &str, &'static str)> = vec![
         (
-            "users",
+            "users".to_string(),
             &rule.users,
+            "user",
             "remove `users` to match every user (or list the user names)",
+            "wildcard-user",
         ),
         (
-            "userGroups",
+            "userGroups".to_string(),
             &rule.user_groups,
+            "group",
             "remove `userGroups` to match every user, or use system:authenticated (every \
              authenticated user) and system:unauthenticated",
+            "wildcard-user",
         ),
-    ] {
+        (
+            "verbs".to_string(),
+            &rule.verbs,
+            "verb",
+            "remove `verbs` to match every verb",
+            "wildcard-literal",
+        ),
+        (
+            "namespaces".to_string(),
+            &rule.namespaces,
+            "namespace",
+            "remove `namespaces` to match every namespace (and cluster-scoped requests)",
+            "wildcard-literal",
+        ),
+    ];
+    for (e, list) in names.iter().enumerate() {
+        lists.push((
+            format!("resources[{e}].resourceNames"),
+            list,
+            "object",
+            "remove `resourceNames` to match objects of any name",
+            "wildcard-literal",
+        ));
+    }
+    for (field, list, what, fix, code) in lists {
         if let Some(i) = list.iter().position(|u| u == "*") {
             lints.push(
-                Lint::new(Error, "wildcard-user", Some(index))
+                Lint::new(Error, code, Some(index))
                     .at(format!("rules[{index}].{field}[{i}]"), rule.line)
                     .says(
                         format!(
-                            "\"*\" is not a wildcard in `{field}`: it matches only a {} literally \
+                            "\"*\" is not a wildcard in `{}`: it matches only a {what} literally \
                              named \"*\"",
-                            if field == "users" { "user" } else { "group" }
+                            field.rsplit('.').next().unwrap_or(&field)
                         ),
                         fix,
                     ),
