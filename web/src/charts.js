@@ -1,10 +1,11 @@
 // Charts, drawn by uPlot (bundled, no network): requests over time with denied requests and
-// findings marked, for the whole analysis and for one identity. Colours come from the page's
+// findings marked, for the whole analysis and for one identity; and the bytes an audit policy
+// would write against those the logs hold. Colours come from the page's
 // CSS variables so the charts follow the light and dark themes.
 
 import uPlot from "uplot";
 import { h } from "./dom.js";
-import { fmtInt } from "./format.js";
+import { fmtBytes, fmtInt } from "./format.js";
 
 const charts = new Set();
 
@@ -76,6 +77,43 @@ export function timelineChart(container, timeline, { height = 220, onSelect, lab
   resize.observe(holder);
   const entry = { chart, resize, holder };
   charts.add(entry);
+  return chart;
+}
+
+/**
+ * The bytes an audit policy would write per interval against those the logs hold, from a core
+ * Series ({startMs, stepMs, observedBytes, simulatedBytes}).
+ */
+export function volumeChart(container, series, { height = 220 } = {}) {
+  const { startMs, stepMs, observedBytes, simulatedBytes } = series;
+  const xs = observedBytes.map((_, i) => (startMs + i * stepMs) / 1000);
+  const holder = h("div", { class: "chart", "data-testid": "policy-chart" });
+  container.appendChild(holder);
+  const bytes = (u, v) => (v == null ? "–" : fmtBytes(v));
+  const opts = {
+    width: Math.max(300, holder.clientWidth || container.clientWidth || 600),
+    height,
+    tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"),
+    cursor: { drag: { x: false, y: false } },
+    legend: { live: true },
+    scales: { x: { time: true }, b: { auto: true, range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [
+      { stroke: cssVar("--muted"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") } },
+      { scale: "b", stroke: cssVar("--muted"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") }, values: (u, v) => v.map((n) => fmtBytes(n)), size: 70 },
+    ],
+    series: [
+      { value: (u, v) => (v == null ? "–" : new Date(v * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC") },
+      { label: "Observed", scale: "b", stroke: cssVar("--muted"), fill: cssVar("--grid"), width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, value: bytes },
+      { label: "With this policy", scale: "b", stroke: cssVar("--accent"), fill: cssVar("--accent-soft"), width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, value: bytes },
+    ],
+  };
+  const chart = new uPlot(opts, [xs, observedBytes, simulatedBytes], holder);
+  const resize = new ResizeObserver(() => {
+    const width = holder.clientWidth;
+    if (width > 0 && Math.abs(width - chart.width) > 2) chart.setSize({ width, height });
+  });
+  resize.observe(holder);
+  charts.add({ chart, resize, holder });
   return chart;
 }
 

@@ -1,10 +1,10 @@
 // The page: takes files (picker, drop, or the demo), has the worker analyse them while showing
-// progress, then shows the results in four tabs. `document.body.dataset.state` is idle,
+// progress, then shows the results in five tabs. `document.body.dataset.state` is idle,
 // analyzing, done or error, for people's eyes (styles) and for automated tests alike.
 //
 //   files ─▶ Engine (worker + wasm) ─▶ result {summary, overview, findings…} ─▶ tabs
 //
-// Keyboard: / search, j/k or arrows move, Enter opens, Esc closes, 1-4 switch tabs, t theme,
+// Keyboard: / search, j/k or arrows move, Enter opens, Esc closes, 1-5 switch tabs, t theme,
 // o open files.
 
 import { disposeCharts } from "./charts.js";
@@ -17,8 +17,9 @@ import { renderIdentityList, renderProfile } from "./identities.js";
 import { renderInput } from "./input.js";
 import { renderOverview } from "./overview.js";
 import { defaultFilter, readHash, reviewCounts, reviewText, writeHash } from "./review.js";
+import { loadPolicyFile, renderPolicy, resetPolicy } from "./policy.js";
 
-const TABS = ["overview", "findings", "identities", "input"];
+const TABS = ["overview", "findings", "identities", "input", "policy"];
 
 const app = {
   engine: null,
@@ -30,6 +31,7 @@ const app = {
   baseline: null,
   rules: null,
   tab: "overview",
+  policy: null,
   findingsPanel: null,
   /** Whether the incidents table lists low and informational incidents too. */
   lowerIncidents: false,
@@ -170,6 +172,8 @@ function showResults() {
   renderOverview(app, byId("panel-overview"));
   renderIdentityList(app, byId("panel-identities"));
   byId("panel-input").replaceChildren();
+  resetPolicy(app, byId("panel-policy"));
+  byId("tab-policy").hidden = !app.engine.capabilities.policy;
   showTab(TABS.includes(view.tab) ? view.tab : "overview");
 }
 
@@ -203,6 +207,7 @@ function showTab(name) {
   }
   if (name === "input" && !byId("panel-input").hasChildNodes()) renderInput(app, byId("panel-input"));
   saveView();
+  if (name === "policy" && !byId("panel-policy").hasChildNodes()) renderPolicy(app, byId("panel-policy"));
 }
 
 /** Opens the Findings tab on `filter`: what needs review in it, unless the filter names a
@@ -303,6 +308,14 @@ function wireInputs() {
     if (files.length) analyze(files);
   });
   readTextFile(byId("baseline-input"), "baseline", "Baseline");
+  const policyInput = byId("policy-input");
+  policyInput.addEventListener("change", async () => {
+    const file = policyInput.files?.[0];
+    policyInput.value = "";
+    if (!file || !app.policy) return;
+    showTab("policy");
+    await loadPolicyFile(app, byId("panel-policy"), file);
+  });
   readTextFile(byId("rules-input"), "rules", "Rules config");
 }
 
@@ -376,7 +389,7 @@ function wireKeys() {
     if (e.key === "t") toggleTheme();
     else if (e.key === "o") byId("file-input").click();
     else if (document.body.dataset.state !== "done") return;
-    else if (/^[1-4]$/.test(e.key)) showTab(TABS[Number(e.key) - 1]);
+    else if (/^[1-5]$/.test(e.key)) showTab(TABS[Number(e.key) - 1]);
     else if (e.key === "/") {
       e.preventDefault();
       showTab("findings");

@@ -45,6 +45,7 @@ function capabilities() {
     rulesConfig: has("loadRules"),
     ruleCatalog: has("rules"),
     ruleHits: has("ruleHits"),
+    policy: has("policySuggest"),
   };
 }
 
@@ -211,6 +212,9 @@ const ops = {
   }),
   ruleHits: ({ auditID }) => (session.ruleHits ? parse(session.ruleHits(auditID)) : null),
   report: () => session.report(),
+  policyCheck: ({ text }) => parse(session.policyCheck(text)),
+  policySimulate: ({ text, top }) => parse(session.policySimulate(text, top ?? 10)),
+  policySuggest: () => parse(session.policySuggest()),
   baseline: () => (session.baseline ? session.baseline() : null),
 
   /** One request and its raw record, re-read from its file. */

@@ -28,6 +28,140 @@ pub enum Command {
     /// Measure scoring on labelled simulated logs: precision and recall per scenario, flagged
     /// rate, parser and scoring throughput.
     Quality(QualityArgs),
+    /// The API server's audit policy: check one, evaluate or simulate it on logs, suggest one
+    /// from logs, and the log rotation flags that keep N days.
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Lint an audit policy: fields the API server ignores, wildcards that are not, resources in
+    /// the wrong group, unreachable rules, secrets logged with bodies, security-relevant
+    /// requests left unlogged, noisy system traffic. Exit 1 on an error, 0 with warnings only,
+    /// 2 when the file cannot be read.
+    Check(PolicyCheckArgs),
+    /// The level, omitted stages and matching rule the policy gives every request of the logs.
+    Evaluate(PolicyEvaluateArgs),
+    /// Events and bytes a day the policy would write against what the logs hold, by level,
+    /// identity and resource, and the detections it would blind.
+    Simulate(PolicySimulateArgs),
+    /// A policy derived from the logs: security-relevant requests kept at the level their
+    /// detections need, routine low-value traffic dropped.
+    Suggest(PolicySuggestArgs),
+    /// The --audit-log-maxsize/maxbackup/maxage flags that keep N days within a disk size.
+    Retention(PolicyRetentionArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvaluateFormat {
+    /// For people.
+    Table,
+    /// One JSON object per request: auditID, level, omitStages, rule, file, line.
+    Jsonl,
+    /// One JSON array of those objects.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// The policy file (YAML or JSON), as given to --audit-policy-file.
+    #[arg(value_name = "POLICY")]
+    pub policy: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyEvaluateArgs {
+    /// The policy file (YAML or JSON).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvaluateFormat::Table)]
+    pub format: EvaluateFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicySimulateArgs {
+    /// The policy file (YAML or JSON).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// How many identities and resources to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicySuggestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Where to write the policy; without it, the policy goes to stdout and the summary to
+    /// stderr.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print the policy, its simulation and its lints as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyRetentionArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Days of audit log to keep.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub keep_days: u32,
+
+    /// Disk space the audit log may take, e.g. `20GB`, `500MiB`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub disk: u64,
+
+    /// Plan for the volume this policy would write instead of the volume the logs hold.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+
+    /// The --audit-log-path to print.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/log/kubernetes/audit/audit.log"
+    )]
+    pub log_path: String,
+
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +372,10 @@ pub struct SimulateArgs {
     /// Seed of the simulation; the same seed gives the same log.
     #[arg(long)]
     pub seed: Option<u64>,
+
+    /// Days to simulate (scenarios run on the last day), e.g. 7 for a week of the demo cluster.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: Option<u32>,
 
     /// Stop after about this much output, e.g. `500MB`, `1GB` (bench preset).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]

@@ -6,6 +6,8 @@ mod args;
 mod baseline;
 mod input;
 mod parallel;
+mod policy;
+mod policy_table;
 mod quality;
 mod rules;
 mod simulate;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args, &mut out),
         Command::Quality(args) => quality::run(args, &mut out),
         Command::Baseline(args) => baseline::run(args, &mut out),
+        Command::Policy(args) => policy::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

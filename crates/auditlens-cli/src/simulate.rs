@@ -18,6 +18,9 @@ pub fn run(args: &SimulateArgs, stdout: &mut dyn Write) -> Result<u8> {
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
+    if let Some(days) = args.days {
+        config.days = days;
+    }
     if let Some(size) = args.size {
         config.target_bytes = Some(size);
     }

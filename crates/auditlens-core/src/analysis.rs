@@ -16,7 +16,7 @@ use crate::detection::{RuleHit, RuleHits};
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::ingest::{FileCounts, FileReader, Limits, Sink, WireEvent, WireUser};
 use crate::intern::{AuditId, Interner, ListId, Sym};
-use crate::model::{parse_user_agent, Decision, Event, Level, Source, Stage};
+use crate::model::{parse_user_agent, BodyBytes, Decision, Event, Level, Source, Stage};
 use crate::report::{FileSummary, Finding, IdentityProfile, Incident, Report, Summary};
 use crate::rules::{AgentFacts, RuleConfig, RuleEngine};
 use crate::scoring;
@@ -638,6 +638,7 @@ impl EventStore {
             ),
             reason: self.intern_opt(wire.annotation("authorization.k8s.io/reason")),
             truncated,
+            bodies: body_bytes(wire),
             source,
         };
         (event, agent.facts)
@@ -886,6 +887,13 @@ impl EventStore {
         }
         self.count_diagnostics(file, counted);
     }
+}
+
+/// The bytes a record's bodies take, with their keys (`,"requestObject":`).
+fn body_bytes(wire: &WireEvent<'_>) -> BodyBytes {
+    const KEY: usize = r#","requestObject":"#.len();
+    let size = |body: Option<&serde_json::value::RawValue>| body.map_or(0, |b| KEY + b.get().len());
+    BodyBytes::new(size(wire.request_object), size(wire.response_object))
 }
 
 /// The 32-bit hash of an auditID that the request index keeps: the same on every platform

@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scoring;
@@ -37,7 +38,7 @@ pub use diagnostics::{Diagnostic, DiagnosticKind, DiagnosticSeverity};
 pub use identity::IdentityClass;
 pub use ingest::Limits;
 pub use intern::{AuditId, Interner, ListId, Sym};
-pub use model::{Decision, Event, Level, Source, Stage};
+pub use model::{BodyBytes, Decision, Event, Level, Source, Stage};
 pub use report::{
     FileSummary, Finding, IdentityProfile, Incident, Reason, Report, Severity, Summary,
 };

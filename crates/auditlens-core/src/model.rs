@@ -104,6 +104,47 @@ impl Decision {
     }
 }
 
+/// How many bytes of a record were its request and response bodies (`requestObject` and
+/// `responseObject` with their keys), so that the rest is what the record takes at `Metadata`.
+///
+/// Both sizes fit in one `u32`, 16 bits each: exact below 32 KiB, in 256-byte steps above
+/// (up to 8 MiB, the longest record kept by default). Only volume estimates read them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BodyBytes(u32);
+
+impl BodyBytes {
+    /// The sizes of the request and response bodies, in bytes.
+    pub fn new(request: usize, response: usize) -> BodyBytes {
+        BodyBytes(u32::from(Self::encode(request)) << 16 | u32::from(Self::encode(response)))
+    }
+
+    fn encode(bytes: usize) -> u16 {
+        if bytes < 0x8000 {
+            bytes as u16
+        } else {
+            0x8000 | (bytes >> 8).min(0x7fff) as u16
+        }
+    }
+
+    fn decode(half: u16) -> u64 {
+        if half & 0x8000 == 0 {
+            u64::from(half)
+        } else {
+            u64::from(half & 0x7fff) << 8
+        }
+    }
+
+    /// The request body's bytes (0 when the record had none).
+    pub fn request(self) -> u64 {
+        Self::decode((self.0 >> 16) as u16)
+    }
+
+    /// The response body's bytes (0 when the record had none).
+    pub fn response(self) -> u64 {
+        Self::decode(self.0 as u16)
+    }
+}
+
 /// Where an event came from: enough to point a person at it and to re-read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {
@@ -159,6 +200,8 @@ pub struct Event {
     pub reason: Sym,
     /// The event was cut short by the producer and only partly recovered.
     pub truncated: bool,
+    /// The bytes of the record's bodies (of the stage kept, like `source`).
+    pub bodies: BodyBytes,
     pub source: Source,
 }
 
@@ -215,6 +258,28 @@ mod tests {
     #[test]
     fn a_request_stays_compact() {
         assert_eq!(std::mem::size_of::<Event>(), 136);
+    }
+
+    #[test]
+    fn body_sizes_survive_their_packing() {
+        for (request, response) in [(0, 0), (1, 32767), (32768, 40_000), (8 << 20, 9 << 20)] {
+            let bodies = BodyBytes::new(request, response);
+            let near = |got: u64, want: usize| {
+                let want = (want as u64).min(0x7fff << 8);
+                got <= want && want - got < 256
+            };
+            assert!(
+                near(bodies.request(), request),
+                "{request}: {}",
+                bodies.request()
+            );
+            assert!(
+                near(bodies.response(), response),
+                "{response}: {}",
+                bodies.response()
+            );
+        }
+        assert_eq!(BodyBytes::new(1234, 0).request(), 1234);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! worker: Blob.stream() ─▶ Session::push(file, chunk) ─▶ Analysis (core)
 //!                          Session::finish()
 //! page  ◀─ JSON batches ─  summary / overview / findings(start, n) / incidents / request /
-//!                          neighbours / identity / profile / ruleHits / rules / baseline
+//!                          neighbours / identity / profile / ruleHits / rules / baseline /
+//!                          policyCheck(text) / policySimulate(text) / policySuggest
 //! ```
 //!
 //! A large plain file can be read by several workers: each helper reads one part (just after
@@ -29,6 +30,7 @@ pub mod view;
 
 pub use raw::GzipRange;
 
+use auditlens_core::policy::{self, suggest, volume};
 use auditlens_core::rules::RuleConfig;
 use auditlens_core::{Analysis, Baseline, FileId, Limits, PartError, Shard};
 use serde::Serialize;
@@ -338,10 +340,71 @@ impl Session {
         to_json(&rows)
     }
 
+    /// The findings of `policy check` on an audit policy file's text, as JSON: whether
+    /// kube-apiserver loads it, how many errors and warnings, and each lint.
+    #[wasm_bindgen(js_name = policyCheck)]
+    pub fn policy_check(&self, text: &str) -> String {
+        to_json(&check_document(&policy::read(text)))
+    }
+
+    /// What an audit policy would write for these logs and what it would blind (as
+    /// `policy simulate --format json`), listing `top` identities and resources; an error when
+    /// kube-apiserver would refuse the policy. Call after `finish`.
+    #[wasm_bindgen(js_name = policySimulate)]
+    pub fn policy_simulate(&self, text: &str, top: u32) -> Result<String, JsValue> {
+        let file = policy::read(text);
+        let policy = file.loaded().ok_or_else(|| {
+            let reasons: Vec<String> = file
+                .refused
+                .iter()
+                .map(|e| format!("line {}: {}", e.line, e.message))
+                .collect();
+            into_error(format!(
+                "kube-apiserver would refuse this policy: {}",
+                reasons.join("; ")
+            ))
+        })?;
+        Ok(to_json(&volume::simulate(
+            policy,
+            &self.analysis,
+            top as usize,
+        )))
+    }
+
+    /// A policy derived from these logs (as `policy suggest --json`): its YAML, its simulation
+    /// and its lints. Call after `finish`.
+    #[wasm_bindgen(js_name = policySuggest)]
+    pub fn policy_suggest(&self) -> String {
+        to_json(&suggest::suggest(&self.analysis))
+    }
+
     /// What one identity did (tables, hour-of-week grid, rate over time), as JSON; `null` when
     /// it made no request.
     pub fn identity(&self, identity: &str) -> String {
         to_json(&view::identity_activity(&self.analysis, identity))
+    }
+}
+
+/// `policy check --format json`'s document, without the file name.
+#[derive(Serialize)]
+struct CheckDocument {
+    loads: bool,
+    errors: usize,
+    warnings: usize,
+    lints: Vec<policy::Lint>,
+}
+
+fn check_document(file: &policy::PolicyFile) -> CheckDocument {
+    let lints = policy::check(file);
+    let errors = lints
+        .iter()
+        .filter(|l| l.severity == policy::LintSeverity::Error)
+        .count();
+    CheckDocument {
+        loads: file.loads(),
+        errors,
+        warnings: lints.len() - errors,
+        lints,
     }
 }
 

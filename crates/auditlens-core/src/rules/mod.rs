@@ -108,6 +108,12 @@ pub fn catalog() -> Vec<&'static RuleMeta> {
         .collect()
 }
 
+/// Each event rule with the resources it can match (`objectRef.resource`; empty for any), in
+/// catalog order.
+pub fn event_rule_scopes() -> impl Iterator<Item = (&'static RuleMeta, &'static [&'static str])> {
+    event_rules().map(|r| (&r.meta, r.resources))
+}
+
 /// Looks a rule up by id.
 pub fn rule(id: &str) -> Option<&'static RuleMeta> {
     catalog().into_iter().find(|m| m.id == id)

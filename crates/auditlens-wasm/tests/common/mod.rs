@@ -21,6 +21,11 @@ const FALCO: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/third-party/falco/events.ndjson"
 ));
+/// The policy every fixture is checked and simulated with.
+const POLICY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/policy/secrets-with-bodies-exec-unlogged.yaml"
+));
 const BAD_LINES: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/ingest/bad-lines.jsonl"
@@ -173,6 +178,9 @@ fn document(fixture: &Fixture, mut session: Session, chunk: usize) -> String {
             "findingCount": again.finding_count(),
             "incidents": parse(again.incidents()).as_array().map_or(0, Vec::len),
         },
+        "policyCheck": parse(session.policy_check(POLICY)),
+        "policySimulate": parse(session.policy_simulate(POLICY, 5).expect("the policy loads")),
+        "policySuggest": parse(session.policy_suggest()),
         "unknownRequest": parse(session.request("no-such-audit-id")),
         "unknownIdentity": parse(session.identity("no-such-identity")),
     });
