@@ -7,6 +7,7 @@ mod baseline;
 mod input;
 mod parallel;
 mod quality;
+mod rbac;
 mod rules;
 mod simulate;
 mod stats;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args, &mut out),
         Command::Quality(args) => quality::run(args, &mut out),
         Command::Baseline(args) => baseline::run(args, &mut out),
+        Command::Rbac(args) => rbac::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod rbac;
 pub mod report;
 pub mod rules;
 pub mod scoring;
