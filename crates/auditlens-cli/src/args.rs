@@ -276,6 +276,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub size: Option<u64>,
 
+    /// Simulated days (the scenarios happen on the last one), e.g. 7 for a week.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: Option<u32>,
+
     /// Where to write the log; `.gz` compresses. Default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -21,6 +21,9 @@ pub fn run(args: &SimulateArgs, stdout: &mut dyn Write) -> Result<u8> {
     if let Some(size) = args.size {
         config.target_bytes = Some(size);
     }
+    if let Some(days) = args.days {
+        config.days = days;
+    }
     let mut simulator = Simulator::new(config);
     match &args.output {
         Some(path) => {

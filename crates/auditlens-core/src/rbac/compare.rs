@@ -457,7 +457,11 @@ impl Atoms {
         }
         let all_verbs = rule.verbs.iter().any(|v| v == "*");
         for ((group, resource), (namespaced, verbs)) in &universe.resources {
-            if !scope.is_empty() && !namespaced {
+            // A namespace itself is asked about in its own namespace, so a RoleBinding there
+            // can grant it.
+            let own_namespace = group.is_empty()
+                && (resource == "namespaces" || resource.starts_with("namespaces/"));
+            if !scope.is_empty() && !namespaced && !own_namespace {
                 continue;
             }
             let subresource = resource.split_once('/').map_or("", |(_, s)| s);
