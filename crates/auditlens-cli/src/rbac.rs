@@ -70,17 +70,18 @@ pub fn run(args: &RbacArgs, out: &mut dyn Write) -> Result<u8> {
 fn summary(result: &LeastPrivilege, path: &str) -> String {
     let objects = result.objects().len();
     let mut text = format!(
-        "{objects} objects for {} identities written to {path}\n",
-        result.identities.len()
+        "{} for {} written to {path}\n",
+        plural(objects as u64, "object"),
+        counted(result.identities.len() as u64, "identity", "identities")
     );
     for identity in &result.identities {
         let rules: usize = identity.roles.iter().map(|r| r.rules.len()).sum();
         let mut line = format!(
-            "{}: {} rules in {} roles from {} allowed requests; {} refused",
+            "{}: {} in {} from {}; {} refused",
             printable(&identity.identity),
-            rules,
-            identity.roles.len(),
-            identity.requests.allowed,
+            plural(rules as u64, "rule"),
+            plural(identity.roles.len() as u64, "role"),
+            plural(identity.requests.allowed, "allowed request"),
             identity.requests.denied
         );
         if let Some(granted) = &identity.granted {
@@ -103,6 +104,19 @@ fn summary(result: &LeastPrivilege, path: &str) -> String {
         text.push('\n');
     }
     text
+}
+
+/// `1 rule`, `3 rules`.
+fn plural(n: u64, one: &str) -> String {
+    counted(n, one, &format!("{one}s"))
+}
+
+fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// A name from a log, safe to print on a terminal: control characters and line separators are

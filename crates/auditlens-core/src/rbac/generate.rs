@@ -196,6 +196,16 @@ struct Use<'a> {
 /// Evidence per verb, with whether any of it is an impersonation check.
 type VerbWhy = BTreeMap<String, (Evidence, bool)>;
 
+/// Per scope: (group, resource, names) -> verbs.
+type NamedGrants<'a> = BTreeMap<&'a str, BTreeMap<(&'a str, String, Vec<&'a str>), VerbWhy>>;
+
+/// Rules of one scope before they are merged further, by what they share.
+type ByVerbs<'a> = BTreeMap<(&'a str, Vec<String>), Vec<(String, RuleWhy)>>;
+type ByResources<'a> = BTreeMap<(Vec<String>, Vec<String>), Vec<(&'a str, RuleWhy)>>;
+
+/// Namespaces grouped by the rules they need: (rules, [(namespace, why per rule)]).
+type Shared<'a> = Vec<(Vec<PolicyRule>, Vec<(&'a str, Vec<RuleWhy>)>)>;
+
 /// The rules of one scope (a namespace, or cluster-wide for the empty one).
 #[derive(Default)]
 struct ScopeRules {
@@ -248,7 +258,7 @@ pub fn generate(
     }
     let mut kept_names = Vec::new();
     // Per scope: (group, resource, names) -> verb -> why.
-    let mut named: BTreeMap<&str, BTreeMap<(&str, String, Vec<&str>), VerbWhy>> = BTreeMap::new();
+    let mut named: NamedGrants<'_> = BTreeMap::new();
     // Per scope: (group, resource) -> verb -> why.
     let mut unnamed: BTreeMap<&str, BTreeMap<(&str, String), VerbWhy>> = BTreeMap::new();
     for ((namespace, group, resource, verb), used) in &uses {
@@ -387,7 +397,7 @@ fn merge_why(into: &mut RuleWhy, more: &RuleWhy) {
 /// verbs in one group, then groups with the same resources and verbs.
 fn merge_unnamed(grants: BTreeMap<(&str, String), VerbWhy>) -> Vec<(PolicyRule, RuleWhy)> {
     // (group, verbs) -> resources.
-    let mut by_verbs: BTreeMap<(&str, Vec<String>), Vec<(String, RuleWhy)>> = BTreeMap::new();
+    let mut by_verbs: ByVerbs<'_> = BTreeMap::new();
     for ((group, resource), verbs) in grants {
         let list = sorted_verbs(verbs.keys().map(String::as_str));
         by_verbs
@@ -396,8 +406,7 @@ fn merge_unnamed(grants: BTreeMap<(&str, String), VerbWhy>) -> Vec<(PolicyRule, 
             .push((resource, why_of(&verbs)));
     }
     // (resources, verbs) -> groups.
-    let mut by_resources: BTreeMap<(Vec<String>, Vec<String>), Vec<(&str, RuleWhy)>> =
-        BTreeMap::new();
+    let mut by_resources: ByResources<'_> = BTreeMap::new();
     for ((group, verbs), resources) in by_verbs {
         let mut why: Option<RuleWhy> = None;
         let mut names = Vec::new();
@@ -515,7 +524,7 @@ fn place(
         }
     }
     // Namespaces that need exactly the same rules share one ClusterRole.
-    let mut shared: Vec<(Vec<PolicyRule>, Vec<(&str, Vec<RuleWhy>)>)> = Vec::new();
+    let mut shared: Shared<'_> = Vec::new();
     for (namespace, rules) in namespaced {
         let (rules, why): (Vec<PolicyRule>, Vec<RuleWhy>) = rules.rules.into_iter().unzip();
         match shared.iter_mut().find(|(r, _)| *r == rules) {

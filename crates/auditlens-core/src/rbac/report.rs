@@ -9,7 +9,7 @@ use super::authorizer::Authorizer;
 use super::compare::{compare, GrantedComparison};
 use super::generate::{generate, unique_slugs, GenerateOptions, Generated, RuleWhy};
 use super::objects::{validate, Object, PolicyRule, Subject};
-use super::observe::{observe, IdentityObservations, Observed, Outcome, Selection};
+use super::observe::{observe, Evidence, IdentityObservations, Observed, Outcome, Selection};
 use super::policy::Policy;
 use super::RbacError;
 use crate::analysis::Analysis;
@@ -57,6 +57,9 @@ pub struct GrantedSummary {
     pub notes: Vec<String>,
 }
 
+/// (resource label, group, namespace, name, verb).
+type GroupKey<'a> = (String, &'a str, &'a str, &'a str, &'a str);
+
 /// Requests alike (same verb, resource, namespace and name), whatever groups they came with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,10 +86,7 @@ pub struct RequestGroup {
 impl RequestGroup {
     /// Groups observations (in any order) into sorted request groups.
     pub(crate) fn group(observed: &[&Observed<'_>], interner: &Interner) -> Vec<RequestGroup> {
-        let mut groups: BTreeMap<
-            (String, &str, &str, &str, &str),
-            (super::observe::Evidence, u16, &str),
-        > = BTreeMap::new();
+        let mut groups: BTreeMap<GroupKey<'_>, (Evidence, u16, &str)> = BTreeMap::new();
         for o in observed {
             let a = &o.attributes;
             let key = (a.resource_label(), a.api_group, a.namespace, a.name, a.verb);
