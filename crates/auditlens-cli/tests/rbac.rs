@@ -70,7 +70,10 @@ fn json_goes_to_the_output_file_and_a_summary_to_stdout() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let summary = stdout(&output);
-    assert!(summary.starts_with("4 objects for 2 identities written to "), "{summary}");
+    assert!(
+        summary.starts_with("4 objects for 2 identities written to "),
+        "{summary}"
+    );
     assert!(summary.contains(
         "system:serviceaccount:shop:web: 1 rule in 1 role from 3 allowed requests; 1 refused; uses 1 of 6 granted permissions (16.7 %)"
     ), "{summary}");
@@ -78,7 +81,10 @@ fn json_goes_to_the_output_file_and_a_summary_to_stdout() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(document["objects"]["kind"], "List");
     assert_eq!(document["objects"]["items"].as_array().unwrap().len(), 4);
-    assert_eq!(document["identities"][1]["identity"], "system:serviceaccount:shop:web");
+    assert_eq!(
+        document["identities"][1]["identity"],
+        "system:serviceaccount:shop:web"
+    );
     assert_eq!(
         document["identities"][1]["granted"]["permissions"]["granted"],
         6
@@ -103,7 +109,14 @@ fn a_granted_file_that_cannot_be_read_is_named_with_its_line() {
 
 #[test]
 fn identities_that_made_no_request_are_said_and_none_at_all_is_an_error() {
-    let output = auditlens(&["rbac", CLUSTER, "--identity", "carol", "--identity", "nobody"]);
+    let output = auditlens(&[
+        "rbac",
+        CLUSTER,
+        "--identity",
+        "carol",
+        "--identity",
+        "nobody",
+    ]);
     assert_eq!(output.status.code(), Some(0));
     assert!(stderr(&output).contains("no request by nobody in these logs"));
     assert!(stdout(&output).contains("# No request by nobody in these logs."));
@@ -129,5 +142,8 @@ fn simulate_days_sets_the_length_of_the_log() {
         days.into_iter().collect::<Vec<_>>(),
         ["2024-05-06", "2024-05-07", "2024-05-08"]
     );
-    assert_eq!(auditlens(&["simulate", "--days", "0"]).status.code(), Some(2));
+    assert_eq!(
+        auditlens(&["simulate", "--days", "0"]).status.code(),
+        Some(2)
+    );
 }
