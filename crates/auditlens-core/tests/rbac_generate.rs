@@ -474,7 +474,7 @@ fn generated_objects_are_valid_and_named_after_their_identity() {
     let result = generate(&analysis, &[]);
     for object in result.objects() {
         assert!(
-            auditlens_core::rbac::objects::validate(object).is_empty(),
+            auditlens_core::rbac::validate::validate(object).is_empty(),
             "{object:?}"
         );
         assert!(object.metadata().name.starts_with("auditlens:"));

@@ -19,9 +19,10 @@
 //! (`create`, `list`, `watch`, `deletecollection`), and also beyond that limit when leaving
 //! them out would grant a request the identity was refused.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::authorizer::{Authorizer, SERVICE_ACCOUNT_PREFIX};
+use super::authorizer::Authorizer;
+use super::naming::subject_for;
 use super::objects::{
     ClusterRole, ClusterRoleBinding, Object, ObjectMeta, PolicyRule, Role, RoleBinding, RoleRef,
     Subject,
@@ -105,59 +106,6 @@ impl Generated {
     pub fn authorizer(&self) -> Authorizer {
         Authorizer::new(Policy::from_objects(self.objects().cloned()).policy)
     }
-}
-
-/// The subject a binding names for a username: its ServiceAccount, or the User.
-pub fn subject_for(identity: &str) -> Subject {
-    match identity
-        .strip_prefix(SERVICE_ACCOUNT_PREFIX)
-        .and_then(|rest| rest.split_once(':'))
-    {
-        Some((namespace, name))
-            if !namespace.is_empty() && !name.is_empty() && !name.contains(':') =>
-        {
-            Subject::service_account(namespace, name)
-        }
-        _ => Subject::user(identity),
-    }
-}
-
-/// The part of object names that stands for an identity: lowercase letters, digits, `-`, `.`
-/// and `:` (`system:serviceaccount:ns1:sa1` gives `sa:ns1:sa1`).
-pub fn slug(identity: &str) -> String {
-    let short = identity
-        .strip_prefix(SERVICE_ACCOUNT_PREFIX)
-        .map(|rest| format!("sa:{rest}"))
-        .unwrap_or_else(|| identity.to_string());
-    let mut out = String::with_capacity(short.len());
-    for c in short.chars().flat_map(char::to_lowercase) {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.') {
-            c
-        } else {
-            '-'
-        };
-        if c == '-' && out.ends_with('-') {
-            continue;
-        }
-        out.push(c);
-    }
-    let trimmed = out.trim_matches(|c| c == '-' || c == '.' || c == ':');
-    let slug: String = trimmed.chars().take(200).collect();
-    if slug.is_empty() {
-        format!("identity-{:08x}", fnv32(identity))
-    } else if slug.len() < trimmed.len() {
-        // Shortened: a hash of the whole name keeps long names apart.
-        format!("{slug}-{:08x}", fnv32(identity))
-    } else {
-        slug
-    }
-}
-
-/// FNV-1a, 32 bits: a short, stable tag for a name.
-pub fn fnv32(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5u32, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// Where a verb sorts: the usual order of kubectl's verbs, then any other alphabetically.
@@ -624,25 +572,4 @@ fn meta(name: &str, namespace: &str, identity: &str, why: &[RuleWhy]) -> ObjectM
         labels: BTreeMap::new(),
         annotations,
     }
-}
-
-/// The distinct names that `generated` roles use for slugs, for callers that check
-/// uniqueness.
-pub fn unique_slugs<'a>(identities: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    let mut slugs = Vec::new();
-    for identity in identities {
-        let mut candidate = slug(identity);
-        if used.contains(&candidate) {
-            candidate = format!("{candidate}-{:08x}", fnv32(identity));
-        }
-        let mut n = 2;
-        while used.contains(&candidate) {
-            candidate = format!("{}-{n}", slug(identity));
-            n += 1;
-        }
-        used.insert(candidate.clone());
-        slugs.push(candidate);
-    }
-    slugs
 }

@@ -26,12 +26,15 @@ pub mod aggregate;
 pub mod authorizer;
 pub mod catalog;
 pub mod compare;
+pub mod flags;
 pub mod generate;
 pub mod matching;
+pub mod naming;
 pub mod objects;
 pub mod observe;
 pub mod policy;
 pub mod report;
+pub mod validate;
 pub mod yaml;
 
 pub use authorizer::{Authorizer, Decision};

@@ -14,9 +14,10 @@ use serde::Deserialize;
 
 use super::aggregate::aggregate;
 use super::objects::{
-    null_as_default, validate, AggregationRule, ClusterRole, ClusterRoleBinding, Object,
-    ObjectMeta, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+    null_as_default, AggregationRule, ClusterRole, ClusterRoleBinding, Object, ObjectMeta,
+    PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
+use super::validate::validate;
 use super::RbacError;
 
 /// Lists nested deeper than this are not read (a real `List` holds objects, not lists).

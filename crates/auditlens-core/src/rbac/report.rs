@@ -7,10 +7,12 @@ use serde::Serialize;
 
 use super::authorizer::Authorizer;
 use super::compare::{compare, GrantedComparison};
-use super::generate::{generate, unique_slugs, GenerateOptions, Generated, RuleWhy};
-use super::objects::{validate, Object, PolicyRule, Subject};
+use super::generate::{generate, GenerateOptions, Generated, RuleWhy};
+use super::naming::unique_slugs;
+use super::objects::{Object, PolicyRule, Subject};
 use super::observe::{observe, Evidence, IdentityObservations, Observed, Outcome, Selection};
 use super::policy::Policy;
+use super::validate::validate;
 use super::RbacError;
 use crate::analysis::Analysis;
 use crate::intern::Interner;
