@@ -1,12 +1,14 @@
 // The identities tab: every identity with findings or heavy traffic, ranked by risk, and the
 // profile of one identity: its class and peer group (when the engine reports them), what it did
 // (verbs, resources, namespaces, source IPs, clients, response codes), when it is active (an
-// hour-of-week heat map), its request rate over time and its findings.
+// hour-of-week heat map), its request rate over time, its findings, and its least privilege
+// (privilege.js).
 
 import { disposeCharts, timelineChart } from "./charts.js";
 import { emptyState, h, replace, table } from "./dom.js";
 import { fmtInt, fmtSpan, fmtTime, requestKey, severityRank } from "./format.js";
 import { identitiesByRisk } from "./overview.js";
+import { leastPrivilegeSection } from "./privilege.js";
 
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
@@ -116,7 +118,10 @@ function learnedProfile(profile) {
 export async function renderProfile(app, panel, identity) {
   disposeCharts(panel);
   replace(panel, h("p", { class: "muted" }, "Loading the profile…"));
-  const { activity, profile } = await app.engine.call("identity", { identity });
+  const [{ activity, profile }, privilege] = await Promise.all([
+    app.engine.call("identity", { identity }),
+    app.engine.capabilities?.leastPrivilege ? app.engine.call("leastPrivilege", { identity }) : null,
+  ]);
   disposeCharts(panel);
   const back = h("button", { type: "button", class: "button small", on: { click: () => renderIdentityList(app, panel) } }, "← All identities");
   if (!activity) {
@@ -172,6 +177,7 @@ export async function renderProfile(app, panel, identity) {
       counts("Clients", activity.clients, activity.requests),
       counts("Response codes", activity.codes, activity.requests),
     ),
+    leastPrivilegeSection(app, identity, privilege),
     profile ? [h("h3", { class: "section-title" }, "Learned baseline"), learnedProfile(profile)] : null,
   );
   if (activity.rate) timelineChart(rate, activity.rate, { height: 180 });

@@ -30,6 +30,8 @@ const app = {
   firstProgressMs: null,
   baseline: null,
   rules: null,
+  // The cluster's granted RBAC: {name, text, info} once read, {name, error} when refused.
+  granted: null,
   tab: "overview",
   policy: null,
   findingsPanel: null,
@@ -76,7 +78,15 @@ function filesLine(files) {
     h("span", { class: "muted" }, fmtBytes(total)),
     app.rules ? h("span", { class: "file-chip", title: "Rules configuration" }, `rules: ${app.rules.name}`) : null,
     app.baseline ? h("span", { class: "file-chip", title: "Baseline from earlier logs" }, `baseline: ${app.baseline.name}`) : null,
+    grantedChip(),
   );
+}
+
+function grantedChip() {
+  const granted = app.granted;
+  if (!granted) return null;
+  if (granted.error) return h("span", { class: "file-chip warn", title: granted.error, "data-testid": "granted-chip" }, `granted RBAC refused: ${granted.name}`);
+  return h("span", { class: "file-chip", title: granted.info?.objects ?? "Granted RBAC, for the next analysis", "data-testid": "granted-chip" }, `granted: ${granted.name}`);
 }
 
 // ---- analysis ----------------------------------------------------------------------------
@@ -97,8 +107,11 @@ async function analyze(fileList) {
   updateProgress({ done: 0, total: files.reduce((n, f) => n + f.size, 0), events: 0, elapsed: 0, phase: "reading" });
   setState("analyzing");
   try {
-    const result = await app.engine.analyze(files, { baseline: app.baseline?.text, rules: app.rules?.text });
+    const granted = app.granted?.text ? { name: app.granted.name, text: app.granted.text } : undefined;
+    const result = await app.engine.analyze(files, { baseline: app.baseline?.text, rules: app.rules?.text, granted });
     if (mine !== run) return;
+    if (app.granted && result.granted) Object.assign(app.granted, result.granted);
+    filesLine(files);
     byId("progress-phase").textContent = "Loading findings…";
     const findings = await app.engine.findings(result.findingCount);
     if (mine !== run) return;
@@ -267,7 +280,33 @@ function readTextFile(input, key, label) {
   });
 }
 
+/** The granted RBAC: read in the worker now when there is an analysis, else with the next. */
+function wireGranted() {
+  const input = byId("granted-input");
+  input.addEventListener("change", async () => {
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file) return;
+    app.granted = { name: file.name, text: await file.text(), info: null, error: null };
+    if (document.body.dataset.state !== "done") {
+      filesLine(app.files);
+      notice(`Granted RBAC ${file.name} loaded; it applies to the next analysis.`);
+      return;
+    }
+    try {
+      app.granted.info = await app.engine.call("loadGranted", { name: file.name, text: app.granted.text });
+    } catch (e) {
+      app.granted.error = e.message;
+      await app.engine.call("clearGranted").catch(() => null);
+    }
+    filesLine(app.files);
+    const open = byId("panel-identities").querySelector("[data-testid=profile-identity]");
+    if (open) showProfile(open.textContent);
+  });
+}
+
 function wireInputs() {
+  wireGranted();
   const picker = byId("file-input");
   picker.addEventListener("change", () => {
     const files = [...picker.files];

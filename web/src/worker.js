@@ -46,6 +46,8 @@ function capabilities() {
     ruleCatalog: has("rules"),
     ruleHits: has("ruleHits"),
     policy: has("policySuggest"),
+    leastPrivilege: has("leastPrivilege"),
+    granted: has("loadGranted"),
   };
 }
 
@@ -92,9 +94,18 @@ const ops = {
   },
 
   /** Reads every file into a new session; resolves with what the overview needs. */
-  async analyze({ files: list, baseline, rules, parts }) {
+  async analyze({ files: list, baseline, rules, parts, granted }) {
     session?.free();
     session = new Session();
+    // A granted RBAC file the engine cannot read leaves the analysis as it is, with the reason.
+    let grantedResult = null;
+    if (granted && session.loadGranted) {
+      try {
+        grantedResult = { info: parse(session.loadGranted(granted.name, granted.text)), error: null };
+      } catch (e) {
+        grantedResult = { info: null, error: e?.message ?? String(e) };
+      }
+    }
     arrived.clear();
     waiting.clear();
     takingParts = true;
@@ -157,6 +168,7 @@ const ops = {
       elapsed: performance.now() - started,
       memory: memoryBytes(),
       partsRead,
+      granted: grantedResult,
       // Of `elapsed`: reading (with parts appended); the rest is ordering and scoring.
       readMs,
     };
@@ -211,6 +223,10 @@ const ops = {
     profile: session.profile ? parse(session.profile(identity)) : null,
   }),
   ruleHits: ({ auditID }) => (session.ruleHits ? parse(session.ruleHits(auditID)) : null),
+  leastPrivilege: ({ identity }) => (session.leastPrivilege ? parse(session.leastPrivilege(identity)) : null),
+  /** The cluster's granted RBAC, for the comparison; what it held, or an error. */
+  loadGranted: ({ name, text }) => parse(session.loadGranted(name, text)),
+  clearGranted: () => session.clearGranted?.() ?? null,
   report: () => session.report(),
   policyCheck: ({ text }) => parse(session.policyCheck(text)),
   policySimulate: ({ text, top }) => parse(session.policySimulate(text, top ?? 10)),

@@ -31,6 +31,10 @@ pub enum Command {
     /// The API server's audit policy: check one, evaluate or simulate it on logs, suggest one
     /// from logs, and the log rotation flags that keep N days.
     Policy(PolicyArgs),
+    /// Least-privilege RBAC from the logs: Roles and bindings that grant each identity what it
+    /// was allowed to do, what it was refused, and (with --granted) what it holds but never
+    /// used.
+    Rbac(RbacArgs),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +166,53 @@ pub struct PolicyRetentionArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RbacArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Only this identity: a username (`alice`, `system:serviceaccount:ns1:sa1`), its canonical
+    /// form (`serviceaccount:ns1/sa1`) or `ns1:sa1` for a service account. Repeatable; all
+    /// identities when left out.
+    #[arg(long, value_name = "NAME")]
+    pub identity: Vec<String>,
+
+    /// Only identities of this class: human, service-account, node, control-plane, anonymous,
+    /// automation.
+    #[arg(long, value_name = "CLASS", value_parser = parse_class)]
+    pub class: Option<auditlens_core::IdentityClass>,
+
+    /// Only requests in this namespace.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// The cluster's RBAC, as `kubectl get roles,clusterroles,rolebindings,clusterrolebindings
+    /// -A -o json` (or `-o yaml`) prints it: show per identity what it holds but never used.
+    #[arg(long, value_name = "FILE")]
+    pub granted: Option<PathBuf>,
+
+    /// Where to write the result (default: stdout); a short summary then goes to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// YAML that kubectl applies, with the reasons as comments, or JSON for tools.
+    #[arg(long, value_enum, default_value_t = RbacFormat::Yaml)]
+    pub format: RbacFormat,
+
+    /// Most object names kept as resourceNames for one verb on one resource; more are granted
+    /// without names (unless that would grant a refused request).
+    #[arg(long, value_name = "N", default_value_t = auditlens_core::rbac::GenerateOptions::default().max_names)]
+    pub max_names: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RbacFormat {
+    /// A manifest for `kubectl apply -f`, with comments saying why each rule is there.
+    Yaml,
+    /// One JSON document: identities (rules with reasons, refusals, comparison) and objects.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +445,14 @@ pub struct SimulateArgs {
 pub enum Preset {
     Demo,
     Bench,
+}
+
+fn parse_class(text: &str) -> Result<auditlens_core::IdentityClass, String> {
+    auditlens_core::IdentityClass::parse(text).ok_or_else(|| {
+        format!(
+            "{text:?} is not a class: use human, service-account, node, control-plane, anonymous or automation"
+        )
+    })
 }
 
 fn parse_severity(text: &str) -> Result<auditlens_core::Severity, String> {

@@ -9,6 +9,7 @@ mod parallel;
 mod policy;
 mod policy_table;
 mod quality;
+mod rbac;
 mod rules;
 mod simulate;
 mod stats;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Quality(args) => quality::run(args, &mut out),
         Command::Baseline(args) => baseline::run(args, &mut out),
         Command::Policy(args) => policy::run(args, &mut out),
+        Command::Rbac(args) => rbac::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

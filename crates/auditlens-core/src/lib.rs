@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod intern;
 pub mod model;
 pub mod policy;
+pub mod rbac;
 pub mod report;
 pub mod rules;
 pub mod scoring;

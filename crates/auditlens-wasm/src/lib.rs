@@ -7,6 +7,7 @@
 //! page  ◀─ JSON batches ─  summary / overview / findings(start, n) / incidents / request /
 //!                          neighbours / identity / profile / ruleHits / rules / baseline /
 //!                          policyCheck(text) / policySimulate(text) / policySuggest
+//!                          leastPrivilege(identity)
 //! ```
 //!
 //! A large plain file can be read by several workers: each helper reads one part (just after
@@ -14,7 +15,8 @@
 //! with the same result as reading the file itself.
 //!
 //! A rules configuration (`loadRules`) and a baseline from earlier logs (`loadBaseline`) are
-//! handed over as text before the files, and parsed by the core.
+//! handed over as text before the files, and parsed by the core. The cluster's granted RBAC
+//! (`loadGranted`) may come at any time; `leastPrivilege` then compares with it.
 //!
 //! The page keeps the `File` objects; the session keeps only the core's compact requests. A
 //! finding's raw event is re-read by the page from its file with the byte range that
@@ -31,6 +33,7 @@ pub mod view;
 pub use raw::GzipRange;
 
 use auditlens_core::policy::{self, suggest, volume};
+use auditlens_core::rbac::{least_privilege, GenerateOptions, Granted, Selection};
 use auditlens_core::rules::RuleConfig;
 use auditlens_core::{Analysis, Baseline, FileId, Limits, PartError, Shard};
 use serde::Serialize;
@@ -75,6 +78,20 @@ struct Progress {
 pub struct Session {
     analysis: Analysis,
     files: Vec<FileId>,
+    /// The cluster's RBAC, to compare identities' behaviour with.
+    granted: Option<Granted>,
+}
+
+/// One identity's least privilege, for the page.
+#[derive(Serialize)]
+struct LeastPrivilegeView {
+    /// The generated RBAC and its comparison with the granted one; `null` for an identity
+    /// that made no request.
+    identity: Option<auditlens_core::rbac::IdentityPrivilege>,
+    /// The manifest to copy or download.
+    yaml: String,
+    /// The granted RBAC file, when one is loaded.
+    granted: Option<auditlens_core::rbac::report::GrantedSummary>,
 }
 
 impl Default for Session {
@@ -137,6 +154,7 @@ impl Session {
         Session {
             analysis: Analysis::new(Limits::default()),
             files: Vec::new(),
+            granted: None,
         }
     }
 
@@ -190,6 +208,51 @@ impl Session {
             .map_err(|e| into_error(format!("the baseline file cannot be used: {e}")))?;
         self.analysis = std::mem::take(&mut self.analysis).with_baseline(baseline);
         Ok(())
+    }
+
+    /// Reads the cluster's granted RBAC (`kubectl get roles,clusterroles,rolebindings,
+    /// clusterrolebindings -A -o json`, or `-o yaml`) from the text of the file `name`; gives
+    /// what it held as JSON (`file`, `objects`, `notes`). Replaces an earlier one.
+    #[wasm_bindgen(js_name = loadGranted)]
+    pub fn load_granted(&mut self, name: &str, text: &str) -> Result<String, JsValue> {
+        let granted = Granted::parse(name, text)
+            .map_err(|e| into_error(format!("the granted RBAC cannot be used: {e}")))?;
+        let summary = to_json(&granted.summary());
+        self.granted = Some(granted);
+        Ok(summary)
+    }
+
+    /// Forgets the granted RBAC.
+    #[wasm_bindgen(js_name = clearGranted)]
+    pub fn clear_granted(&mut self) {
+        self.granted = None;
+    }
+
+    /// One identity's least-privilege RBAC (by exact username), as JSON: `identity` (rules with
+    /// why, refusals, comparison with the granted RBAC), `yaml` (the manifest), `granted`.
+    #[wasm_bindgen(js_name = leastPrivilege)]
+    pub fn least_privilege(&self, identity: &str) -> String {
+        let selection = Selection {
+            identities: vec![identity.to_string()],
+            ..Selection::default()
+        };
+        let result = least_privilege(
+            &self.analysis,
+            &selection,
+            &GenerateOptions::default(),
+            self.granted.as_ref(),
+        );
+        // The page opens identities by exact username; a canonical name that matched is fine.
+        let yaml = if result.identities.is_empty() {
+            String::new()
+        } else {
+            result.to_yaml()
+        };
+        to_json(&LeastPrivilegeView {
+            identity: result.identities.into_iter().next(),
+            yaml,
+            granted: result.granted,
+        })
     }
 
     /// Reads the next chunk of a file. Chunks may be of any size.

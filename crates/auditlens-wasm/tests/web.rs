@@ -18,6 +18,7 @@ fn expected(name: &str) -> &'static str {
         "audit2rbac" => include_str!("expected/audit2rbac.json"),
         "falco" => include_str!("expected/falco.json"),
         "gzip-and-bad-lines" => include_str!("expected/gzip-and-bad-lines.json"),
+        "rbac-cluster" => include_str!("expected/rbac-cluster.json"),
         other => panic!("no expected document for fixture {other}"),
     }
 }

@@ -26,6 +26,15 @@ const POLICY: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/policy/secrets-with-bodies-exec-unlogged.yaml"
 ));
+const RBAC_CLUSTER: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/rbac/cluster.ndjson"
+));
+/// The granted RBAC the least-privilege views are compared with.
+const GRANTED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/rbac/granted.yaml"
+));
 const BAD_LINES: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/ingest/bad-lines.jsonl"
@@ -47,6 +56,11 @@ pub fn fixtures() -> Vec<Fixture> {
         Fixture {
             name: "falco",
             files: vec![("events.ndjson", FALCO.to_vec())],
+        },
+        Fixture {
+            // Identities with something to generate and to compare (tests/fixtures/rbac).
+            name: "rbac-cluster",
+            files: vec![("cluster.ndjson", RBAC_CLUSTER.to_vec())],
         },
         Fixture {
             // Two files in one analysis, one of them gzip, one with every kind of bad line.
@@ -153,6 +167,30 @@ fn document(fixture: &Fixture, mut session: Session, chunk: usize) -> String {
         }
     }
     again.finish();
+    // Least privilege of the busiest identities, without and then with the granted RBAC.
+    let busiest: Vec<String> = overview["topIdentities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["identity"].as_str().map(str::to_string))
+        .take(3)
+        .collect();
+    let mut least = serde_json::Map::new();
+    for name in &busiest {
+        least.insert(name.clone(), parse(session.least_privilege(name)));
+    }
+    let loaded = parse(
+        session
+            .load_granted("granted.yaml", GRANTED)
+            .expect("the granted fixture reads"),
+    );
+    let mut least_granted = serde_json::Map::new();
+    for name in &busiest {
+        least_granted.insert(
+            name.clone(),
+            parse(session.least_privilege(name))["identity"]["granted"].clone(),
+        );
+    }
     let rules: serde_json::Value = parse(session.rules());
     let doc = serde_json::json!({
         "report": report,
@@ -181,6 +219,10 @@ fn document(fixture: &Fixture, mut session: Session, chunk: usize) -> String {
         "policyCheck": parse(session.policy_check(POLICY)),
         "policySimulate": parse(session.policy_simulate(POLICY, 5).expect("the policy loads")),
         "policySuggest": parse(session.policy_suggest()),
+        "leastPrivilege": least,
+        "grantedLoaded": loaded,
+        "leastPrivilegeGranted": least_granted,
+        "unknownLeastPrivilege": parse(session.least_privilege("no-such-identity")),
         "unknownRequest": parse(session.request("no-such-audit-id")),
         "unknownIdentity": parse(session.identity("no-such-identity")),
     });
