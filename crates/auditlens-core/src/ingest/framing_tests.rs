@@ -190,7 +190,8 @@ fn an_event_list_streams_its_items_after_its_header() {
     assert_eq!(layout, Layout::Lines, "one object a line");
     // In the lines layout a list is one record; the record parser reads its items.
     assert_eq!(seen.len(), 2);
-    let pretty = format!("{{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {{\"a\": 1}},\n    {{\"b\": 2}}\n  ]\n}}\n");
+    let pretty =
+        "{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\"a\": 1},\n    {\"b\": 2}\n  ]\n}\n";
     let (seen, layout, lines_pretty) = frames(pretty.as_bytes(), 1000);
     assert_eq!(layout, Layout::Objects);
     assert_eq!(
