@@ -377,7 +377,7 @@ fn routine_system_traffic_with_bodies_is_a_warning() {
         all[0].message.contains("writes of pods, deployments")
             && all[0]
                 .message
-                .contains("at Metadata, so 21 detection rules"),
+                .contains("at Metadata, so 22 detection rules"),
         "{}",
         all[0].message
     );

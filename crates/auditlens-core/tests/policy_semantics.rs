@@ -431,8 +431,12 @@ fn evaluate_log(policy: &str, log: &str) -> Vec<(String, Decision)> {
     let file = analysis.add_file("a.log");
     analysis.push(file, log.as_bytes());
     analysis.finish();
+    // Fields these hand-made events leave out are said once per file; nothing else.
     assert!(
-        analysis.diagnostics().is_empty(),
+        analysis
+            .diagnostics()
+            .iter()
+            .all(|d| d.kind == auditlens_core::DiagnosticKind::MissingFields),
         "{:?}",
         analysis.diagnostics()
     );

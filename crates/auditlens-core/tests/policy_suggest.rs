@@ -31,7 +31,11 @@ fn analyse(log: &[u8]) -> Analysis {
     let file = analysis.add_file("sim.log");
     analysis.push(file, log);
     analysis.finish();
-    assert!(analysis.diagnostics().is_empty());
+    // Fields these hand-made events leave out are said once per file; nothing else.
+    assert!(analysis
+        .diagnostics()
+        .iter()
+        .all(|d| d.kind == auditlens_core::DiagnosticKind::MissingFields));
     analysis
 }
 
