@@ -412,3 +412,96 @@ fn requests_without_an_auditid_keep_their_ids_across_parts() {
         );
     }
 }
+
+/// The audit2rbac log's first `count` lines, and the byte where the next one starts.
+fn first_lines(lines: &[u8], count: usize) -> usize {
+    line_starts(lines)[count - 1]
+}
+
+#[test]
+fn a_part_that_stops_inside_a_line_is_refused_unchanged() {
+    let lines = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
+    let cut = first_lines(&lines, 10);
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("audit.log");
+    analysis.push(file, &lines[..cut]);
+    let before = fingerprint(&analysis);
+    // Twenty bytes into the eleventh line, not finished: the rest of that line is elsewhere.
+    let mut shard = analysis.shard(file, cut as u64);
+    shard.push(&lines[cut..cut + 20]);
+    assert!(analysis.append_shard(shard).is_err());
+    assert_eq!(fingerprint(&analysis), before);
+
+    // The reader the part would follow stops inside a line itself.
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("audit.log");
+    analysis.push(file, &lines[..cut + 20]);
+    let before = fingerprint(&analysis);
+    let mut shard = analysis.shard(file, cut as u64 + 20);
+    shard.push(&lines[first_lines(&lines, 11)..first_lines(&lines, 12)]);
+    assert!(analysis.append_shard(shard).is_err());
+    assert_eq!(fingerprint(&analysis), before);
+}
+
+#[test]
+fn a_part_that_stops_inside_a_line_too_long_to_keep_is_refused() {
+    // A line longer than the record limit is skipped as it streams, so nothing is carried
+    // over; the reader is still inside it.
+    let limits = Limits {
+        max_record_bytes: 1024,
+        ..Limits::default()
+    };
+    let mut long = br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","x":""#.to_vec();
+    long.extend(std::iter::repeat_n(b'a', 4096));
+    let mut analysis = Analysis::new(limits);
+    let file = analysis.add_file("audit.log");
+    analysis.push(file, &long);
+    let before = fingerprint(&analysis);
+    let mut shard = analysis.shard(file, long.len() as u64);
+    shard.push(b"aaaa\"}\n");
+    assert!(analysis.append_shard(shard).is_err());
+    assert_eq!(fingerprint(&analysis), before);
+}
+
+#[test]
+fn a_part_after_a_json_array_is_refused() {
+    // An array ends between lines too, but its elements are not lines: a part of lines
+    // cannot follow it.
+    let array = read("tests/fixtures/ingest/array-pretty.json");
+    let lines = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("audit.json");
+    analysis.push(file, &array);
+    let before = fingerprint(&analysis);
+    let mut shard = analysis.shard(file, array.len() as u64);
+    shard.push(&lines);
+    assert!(analysis.append_shard(shard).is_err());
+    assert_eq!(fingerprint(&analysis), before);
+}
+
+#[test]
+fn reading_on_after_appended_parts_keeps_lines_and_offsets() {
+    // The first and last parts are read by the analysis itself, the middle ones elsewhere
+    // (a shard, and a shard sent as bytes): where the last part's events lie in the file
+    // must come out as in one pass.
+    let mut bytes = read("tests/fixtures/third-party/audit2rbac/demo.v1beta1.ndjson");
+    bytes.extend_from_slice(&read("tests/fixtures/ingest/bad-lines.jsonl"));
+    let starts = line_starts(&bytes);
+    let expected = fingerprint(&one_pass("audit.log", &bytes));
+    let cuts = [starts[100], starts[300], starts[starts.len() - 20]];
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("audit.log");
+    analysis.push(file, &bytes[..cuts[0]]);
+    let mut shard = analysis.shard(file, cuts[0] as u64);
+    shard.push(&bytes[cuts[0]..cuts[1]]);
+    assert!(analysis.append_shard(shard).is_ok());
+    let mut elsewhere = Analysis::new(Limits::default());
+    let there = elsewhere.add_file("audit.log");
+    let mut shard = elsewhere.shard(there, cuts[1] as u64);
+    shard.push(&bytes[cuts[1]..cuts[2]]);
+    let sent = shard.into_bytes().expect("a plain part");
+    assert_eq!(analysis.append_shard_bytes(file, &sent), Ok(()));
+    analysis.push(file, &bytes[cuts[2]..]);
+    analysis.finish();
+    assert_eq!(fingerprint(&analysis), expected);
+}
