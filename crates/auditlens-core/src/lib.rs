@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod net;
 pub mod policy;
 pub mod rbac;
 pub mod report;

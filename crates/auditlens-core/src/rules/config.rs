@@ -11,6 +11,7 @@
 //! images = ["registry.example.com/agents/*"]
 //! identities = ["system:serviceaccount:ci:deployer"]
 //! namespaces = ["sandbox-*"]
+//! networks = ["198.51.100.0/24"]                 # system identities may act from these
 //!
 //! [allowed]                                      # site policy: a list switches its rule on
 //! users = ["alice@example.com", "deploy-bot"]
@@ -22,6 +23,11 @@
 //! rules = ["k8s.pod.exec"]
 //! identities = ["oncall@example.com"]
 //! namespaces = ["staging"]
+//!
+//! [[indicators]]                                 # requests from these are findings
+//! name = "tor-exits"
+//! networks = ["185.220.101.0/24"]
+//! user_agents = ["*sqlmap*"]
 //! ```
 //!
 //! Patterns are exact strings with `*` matching any run of characters. Image patterns match the
@@ -31,6 +37,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{catalog, RuleKind, RuleMeta};
+use crate::net::NetworkSet;
 
 /// Node agents that need host access by design: the pod rules do not report them unless
 /// `builtin_trusted_images = false`.
@@ -64,6 +71,8 @@ pub struct RuleConfig {
     pub trusted: Trusted,
     pub allowed: Allowed,
     pub exceptions: Vec<Exception>,
+    /// Lists of known-bad addresses and clients (`k8s.network.indicator`).
+    pub indicators: Vec<Indicator>,
 }
 
 impl Default for RuleConfig {
@@ -75,6 +84,7 @@ impl Default for RuleConfig {
             trusted: Trusted::default(),
             allowed: Allowed::default(),
             exceptions: Vec::new(),
+            indicators: Vec::new(),
         }
     }
 }
@@ -90,6 +100,10 @@ pub struct Trusted {
     pub identities: Vec<String>,
     /// Namespaces whose requests raise no rule hits.
     pub namespaces: Vec<String>,
+    /// The site's own public networks (CIDR blocks or addresses): system identities acting
+    /// from them are not reported by `k8s.network.system_identity_public_ip`. The other rules
+    /// still judge requests from them.
+    pub networks: NetworkSet,
 }
 
 /// Site policy. Each list, when given, switches on the rule that reports anything outside it.
@@ -119,6 +133,29 @@ pub struct Exception {
     pub images: Vec<String>,
 }
 
+/// A list of indicators the user keeps (an exported Tor exit list, a scanner list): a request
+/// from one of its addresses or with one of its user agents is a finding that names the list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Indicator {
+    /// The list's name, given in every hit.
+    pub name: String,
+    /// Addresses and CIDR blocks; any of a request's source IPs may match.
+    pub networks: NetworkSet,
+    /// User-agent patterns: `*` matches any run of characters, letters match in either case.
+    pub user_agents: Vec<String>,
+}
+
+impl Indicator {
+    /// The user-agent pattern the user agent matches, if any.
+    pub fn user_agent_match(&self, user_agent: &str) -> Option<&str> {
+        self.user_agents
+            .iter()
+            .find(|p| glob_ignore_case(p, user_agent))
+            .map(String::as_str)
+    }
+}
+
 /// Why a configuration file could not be used.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -133,6 +170,13 @@ pub enum ConfigError {
         "`{field}` names {id:?}, which is not a rule id or family; `auditlens rules` lists them"
     )]
     UnknownRule { field: &'static str, id: String },
+    #[error("indicator list {index} ({name:?}): {message}")]
+    Indicator {
+        /// Its place among the `[[indicators]]`, from 1.
+        index: usize,
+        name: String,
+        message: &'static str,
+    },
 }
 
 impl RuleConfig {
@@ -179,6 +223,24 @@ impl RuleConfig {
                 return Err(ConfigError::UnknownRule {
                     field,
                     id: id.clone(),
+                });
+            }
+        }
+        for (i, list) in self.indicators.iter().enumerate() {
+            let problem = if list.name.trim().is_empty() {
+                Some("has no `name`, which its findings would give")
+            } else if list.networks.is_empty() && list.user_agents.is_empty() {
+                Some("lists neither `networks` nor `user_agents`")
+            } else if list.user_agents.iter().any(|p| p.chars().all(|c| c == '*')) {
+                Some("has a user-agent pattern that matches every client")
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return Err(ConfigError::Indicator {
+                    index: i + 1,
+                    name: list.name.clone(),
+                    message,
                 });
             }
         }
@@ -264,6 +326,36 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
+/// [`glob`] with letters compared without regard to ASCII case (user agents vary in case:
+/// `sqlmap`, `SQLMap`).
+pub fn glob_ignore_case(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    // Where the last `*` was and how much of the text it has taken, to retry with one more.
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        match p.get(i) {
+            Some(b'*') => {
+                star = Some((i, j));
+                i += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&t[j]) => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((si, sj)) => {
+                    i = si + 1;
+                    j = sj + 1;
+                    star = Some((si, sj + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[i..].iter().all(|&c| c == b'*')
+}
+
 /// The repository of an image reference: tag and digest removed, `docker.io/` and `library/`
 /// dropped, so `docker.io/library/nginx:1.25` and `nginx` compare equal.
 pub fn image_repository(image: &str) -> &str {
@@ -306,6 +398,67 @@ mod tests {
         assert!(!glob("alice", "alice2"));
         assert!(glob("*@example.com", "bob@example.com"));
         assert!(!glob("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn case_blind_globs_match_like_globs() {
+        assert!(glob_ignore_case("*sqlmap*", "SQLMap/1.7.2#stable"));
+        assert!(glob_ignore_case("nuclei*", "Nuclei - Open-source project"));
+        assert!(!glob_ignore_case("nuclei*", "xnuclei"));
+        assert!(glob_ignore_case("a*b*c", "AxxBYYc"));
+        assert!(!glob_ignore_case("a*b*c", "axxbyy"));
+        assert!(!glob_ignore_case("ab*ba", "aba"));
+        assert!(glob_ignore_case("*", ""));
+        assert!(!glob_ignore_case("", "x"));
+        assert!(glob_ignore_case("**x**", "abcx"));
+        assert!(glob_ignore_case("é*", "é!"));
+        // Agrees with `glob` where case does not matter.
+        for (p, t) in [
+            ("dev-*", "dev-eu"),
+            ("*@x.com", "b@x.com"),
+            ("a*", "b"),
+            ("*a", "ab"),
+        ] {
+            assert_eq!(glob_ignore_case(p, t), glob(p, t), "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn indicator_lists_are_checked() {
+        let ok = RuleConfig::parse(
+            "[trusted]\nnetworks = [\"198.51.100.0/24\"]\n[[indicators]]\nname = \"tor\"\n\
+             networks = [\"185.220.101.0/24\", \"2001:db8::1\"]\nuser_agents = [\"*sqlmap*\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.indicators[0].name, "tor");
+        assert_eq!(
+            ok.indicators[0].user_agent_match("sqlmap/1.7"),
+            Some("*sqlmap*")
+        );
+        assert_eq!(ok.trusted.networks.entries(), ["198.51.100.0/24"]);
+        // A bad block is a syntax error at its line.
+        let err = RuleConfig::parse("[[indicators]]\nname = \"x\"\nnetworks = [\"10.0.0.0/40\"]\n")
+            .unwrap_err();
+        match err {
+            ConfigError::Syntax { line, message, .. } => {
+                assert_eq!(line, 3);
+                assert!(message.contains("10.0.0.0/40"), "{message}");
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        for (text, index) in [
+            ("[[indicators]]\nnetworks = [\"10.0.0.1\"]\n", 1),
+            ("[[indicators]]\nname = \"a\"\nuser_agents = [\"x\"]\n[[indicators]]\nname = \"b\"\n", 2),
+            ("[[indicators]]\nname = \"a\"\nuser_agents = [\"**\"]\n", 1),
+        ] {
+            match RuleConfig::parse(text) {
+                Err(ConfigError::Indicator { index: i, .. }) => assert_eq!(i, index, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // JSON reads the same, and writes back the lists as given.
+        let json = serde_json::to_string(&ok).unwrap();
+        assert_eq!(RuleConfig::parse(&json).unwrap(), ok);
     }
 
     #[test]

@@ -267,6 +267,15 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// Every source IP of the request as logged: the forwarded chain first, the peer last.
+    pub fn source_ips(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let interner = self.interner;
+        interner
+            .list(self.event.source_ips)
+            .iter()
+            .map(move |&s| interner.resolve(s))
+    }
+
     pub fn anonymous(&self) -> bool {
         is_anonymous(self.interner, self.user, self.event.groups)
     }

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! - Each family lives in its own module ([`pods`], [`exec`], [`access`], [`rbac`],
-//!   [`objects`], [`activity`], [`policy`]) as a static table of [`EventRule`]s: metadata plus
+//!   [`objects`], [`activity`], [`policy`], [`network`]) as a static table of [`EventRule`]s: metadata plus
 //!   a check function that returns the message of a hit.
 //! - [`sequence`] holds the rules that need several requests (a burst, or one step followed by
 //!   another); they run once the requests are in time order.
@@ -26,6 +26,7 @@ mod bodies;
 pub mod config;
 mod context;
 mod exec;
+mod network;
 mod objects;
 mod pods;
 mod policy;
@@ -95,6 +96,7 @@ fn event_rules() -> impl Iterator<Item = &'static EventRule> {
         objects::RULES,
         activity::RULES,
         policy::RULES,
+        network::RULES,
     ]
     .into_iter()
     .flatten()
