@@ -14,6 +14,7 @@ const AUDIT2RBAC = path.join(THIRD_PARTY, "audit2rbac/demo.v1beta1.ndjson");
 const FALCO = path.join(THIRD_PARTY, "falco/events.ndjson");
 const BAD_LINES = path.join(ROOT, "tests/fixtures/ingest/bad-lines.jsonl");
 const TRIMMED = path.join(ROOT, "tests/fixtures/trimmed/events.jsonl");
+const INDICATORS = path.join(ROOT, "crates/auditlens-core/tests/fixtures/rules/k8s.network.indicator");
 
 const dir = tempDir("page");
 const gzipped = gzipFile(AUDIT2RBAC, path.join(dir, "demo.v1beta1.ndjson.gz"));
@@ -237,6 +238,27 @@ for (const mode of ["served", "single"]) {
       await broken.setFiles(config);
       await page.waitForSelector("body[data-state=error]");
       assert.match(await page.textContent("#error-view"), /rules configuration is not valid.*no\.such\.rule/s);
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    test("indicator lists in a TOML rules config: each request that matches is a finding naming its list", async () => {
+      const { context, page, problems } = await open();
+      const log = path.join(INDICATORS, "positive.ndjson");
+      assert.equal(await analyze(page, [log]), "done");
+      const cites = (findings) => findings.filter((f) => f.rules.includes("k8s.network.indicator"));
+      assert.equal(cites(await findingsOf(page)).length, 0, "no lists, no indicator findings");
+      await page.click("#export-button");
+      const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("[data-export=rules-load]")]);
+      await chooser.setFiles(path.join(INDICATORS, "config.toml"));
+      await page.waitForFunction(() => document.querySelector(".files-line").textContent.includes("rules: config.toml") && document.body.dataset.state === "done");
+      const hits = cites(await findingsOf(page));
+      // The fixture marks five requests (auditIDs hit-1 .. hit-5): three from listed addresses,
+      // two with listed user agents.
+      assert.deepEqual(hits.map((f) => f.auditID).sort(), ["hit-1", "hit-2", "hit-3", "hit-4", "hit-5"]);
+      const messages = hits.flatMap((f) => f.reasons.map((r) => r.message)).join("\n");
+      assert.match(messages, /on the indicator list "tor-exits"/);
+      assert.match(messages, /on the indicator list "scanners"/);
       assert.deepEqual(problems, []);
       await context.close();
     });

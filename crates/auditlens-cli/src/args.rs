@@ -320,6 +320,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "BYTES", default_value_t = auditlens_core::Limits::default().max_decoded_bytes)]
     pub max_decoded_bytes: u64,
 
+    /// Stop reading a gzip file that inflates more than this many times its compressed size
+    /// (audit logs inflate 10 to 30 times; a decompression bomb about 1000). 0: no limit.
+    #[arg(long, value_name = "RATIO", default_value_t = auditlens_core::Limits::default().max_gzip_ratio)]
+    pub max_gzip_ratio: u32,
+
     /// Never show progress on stderr (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub quiet: bool,

@@ -26,6 +26,7 @@ impl InputArgs {
         Limits {
             max_record_bytes: self.max_record_bytes,
             max_decoded_bytes: self.max_decoded_bytes,
+            max_gzip_ratio: self.max_gzip_ratio,
         }
     }
 }

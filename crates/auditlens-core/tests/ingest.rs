@@ -407,6 +407,77 @@ fn a_cut_gzip_stream_reports_and_keeps_what_it_read() {
     assert!(kinds.contains(&DiagnosticKind::GzipError), "{kinds:?}");
 }
 
+/// gzip at the best compression, as a bomb is made.
+fn gzip_best(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_decompression_bomb_stops_after_a_few_megabytes() {
+    // 48 gzip members of 1 MiB of newlines each, read as one stream: 48 MiB inflate from
+    // about 50 KB, a ratio of about 1000.
+    const MIB: usize = 1024 * 1024;
+    let member = gzip_best(&vec![b'\n'; MIB]);
+    let bomb = member.repeat(48);
+    let analysis = analyze_chunked("bomb.log.gz", &bomb, 256 * 1024, Limits::default());
+    let file = &analysis.summary().files[0];
+    let bomb_diagnostics: Vec<_> = analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::DecompressedLimit)
+        .collect();
+    assert_eq!(bomb_diagnostics.len(), 1, "{:?}", analysis.diagnostics());
+    let message = &bomb_diagnostics[0].message;
+    assert!(message.contains("decompression bomb"), "{message}");
+    assert!(message.contains("--max-gzip-ratio"), "{message}");
+    assert_eq!(bomb_diagnostics[0].file, "bomb.log.gz");
+    // Stopped just past the floor, long before the end.
+    assert!(
+        file.decoded_bytes >= auditlens_core::ingest::RATIO_FLOOR
+            && file.decoded_bytes < 2 * auditlens_core::ingest::RATIO_FLOOR,
+        "{file:?}"
+    );
+    // With the limit off, the whole file is read, every line accounted for.
+    let limits = Limits {
+        max_gzip_ratio: 0,
+        ..Limits::default()
+    };
+    let analysis = analyze_chunked("bomb.log.gz", &bomb, 256 * 1024, limits);
+    let file = &analysis.summary().files[0];
+    assert_eq!(file.decoded_bytes, 48 * MIB as u64);
+    assert_eq!(file.lines, 48 * MIB as u64);
+    assert!(analysis.diagnostics().is_empty());
+}
+
+#[test]
+fn a_real_log_past_the_floor_is_not_taken_for_a_bomb() {
+    // Forty copies of a real API server log (19 MB, past the 16 MiB floor), with their auditIDs
+    // kept apart, inflate about 25 times.
+    let one = corpus("audit2rbac/demo.v1beta1.ndjson");
+    let text = String::from_utf8(one).unwrap();
+    let mut log = String::new();
+    for copy in 0..40 {
+        log.push_str(&text.replace("\"auditID\":\"", &format!("\"auditID\":\"{copy}-")));
+    }
+    let compressed = gzip_best(log.as_bytes());
+    let ratio = log.len() as f64 / compressed.len() as f64;
+    assert!(ratio > 10.0 && ratio < 200.0, "{ratio}");
+    assert!(log.len() as u64 > auditlens_core::ingest::RATIO_FLOOR);
+    let analysis = analyze_chunked("big.log.gz", &compressed, 256 * 1024, Limits::default());
+    let file = &analysis.summary().files[0];
+    assert_eq!(file.decoded_bytes, log.len() as u64);
+    assert!(
+        analysis
+            .diagnostics()
+            .iter()
+            .all(|d| d.kind != DiagnosticKind::DecompressedLimit),
+        "{:?}",
+        analysis.diagnostics()
+    );
+}
+
 #[test]
 fn decompressed_size_is_limited() {
     let bytes = corpus("audit2rbac/demo.v1beta1.ndjson");

@@ -25,6 +25,8 @@ pub enum Encoding {
 pub(crate) enum DecodeStop {
     /// More than the limit of decompressed bytes.
     Limit,
+    /// Inflating past the ratio limit, after `compressed` bytes of input.
+    Ratio { compressed: u64 },
     /// The gzip stream is corrupt or cut short.
     Corrupt(String),
 }
@@ -46,15 +48,21 @@ pub(crate) struct Decoder {
     /// Decompressed (or plain) bytes produced so far.
     pub produced: u64,
     pub limit: u64,
+    /// Compressed bytes handed to the decompressor so far.
+    consumed: u64,
+    /// The most decompressed bytes per compressed byte; 0 for no limit.
+    pub max_ratio: u32,
 }
 
 impl Decoder {
-    pub fn new(limit: u64) -> Self {
+    pub fn new(limit: u64, max_ratio: u32) -> Self {
         Decoder {
             state: State::Sniffing(Vec::new()),
             encoding: None,
             produced: 0,
             limit,
+            consumed: 0,
+            max_ratio,
         }
     }
 
@@ -70,6 +78,8 @@ impl Decoder {
             encoding: Some(Encoding::Plain),
             produced,
             limit,
+            consumed: 0,
+            max_ratio: 0,
         }
     }
 
@@ -110,9 +120,11 @@ impl Decoder {
                 };
                 for step in bytes.chunks(INFLATE_STEP) {
                     let written = decoder.write_all(step);
+                    self.consumed += step.len() as u64;
                     let mut plain = std::mem::take(decoder.get_mut());
                     self.emit_limited(&plain, out)?;
                     written.map_err(|e| DecodeStop::Corrupt(e.to_string()))?;
+                    self.check_ratio()?;
                     plain.clear();
                     *decoder.get_mut() = plain;
                 }
@@ -120,6 +132,19 @@ impl Decoder {
                 Ok(())
             }
         }
+    }
+
+    /// Stops a stream that inflates past the ratio limit, once it is past the floor.
+    fn check_ratio(&self) -> Result<(), DecodeStop> {
+        let too_much = self.max_ratio > 0
+            && self.produced >= super::RATIO_FLOOR
+            && self.produced > u64::from(self.max_ratio).saturating_mul(self.consumed);
+        if too_much {
+            return Err(DecodeStop::Ratio {
+                compressed: self.consumed,
+            });
+        }
+        Ok(())
     }
 
     fn emit_limited(&mut self, plain: &[u8], out: &mut dyn FnMut(&[u8])) -> Result<(), DecodeStop> {

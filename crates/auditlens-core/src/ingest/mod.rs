@@ -45,15 +45,26 @@ pub struct Limits {
     /// The longest line or record kept, in bytes (8 MiB by default). Longer ones are skipped
     /// as they stream, without being held, and reported.
     pub max_record_bytes: usize,
-    /// The most bytes one file may decode to (64 GiB by default): a gzip bomb stops here.
+    /// The most bytes one file may decode to (64 GiB by default).
     pub max_decoded_bytes: u64,
+    /// The most a gzip file may inflate, as decompressed bytes per compressed byte (200 by
+    /// default; 0 for no limit), judged once it has produced [`RATIO_FLOOR`] bytes. Audit logs
+    /// inflate 10 to 30 times; a decompression bomb (gzip of one repeated byte) about a
+    /// thousand times, and stops here after a few megabytes of input instead of gigabytes of
+    /// output.
+    pub max_gzip_ratio: u32,
 }
+
+/// Decompressed bytes a gzip file produces before its ratio is judged (16 MiB): a small file
+/// of repeated lines may inflate far more than a real log without harm.
+pub const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_record_bytes: 8 * 1024 * 1024,
             max_decoded_bytes: 64 * 1024 * 1024 * 1024,
+            max_gzip_ratio: 200,
         }
     }
 }
@@ -212,7 +223,7 @@ impl FileReader {
     /// A reader for the file `name`, the `file`-th of its analysis.
     pub fn new(name: &str, file: u32, limits: Limits) -> Self {
         FileReader {
-            decoder: Decoder::new(limits.max_decoded_bytes),
+            decoder: Decoder::new(limits.max_decoded_bytes, limits.max_gzip_ratio),
             framer: Framer::new(limits.max_record_bytes),
             records: RecordParser::new(name, file, limits.max_record_bytes),
         }
@@ -279,6 +290,16 @@ impl FileReader {
                     "the file decompresses to more than {} bytes; the rest was not read \
                      (raise the decompressed-size limit if this is expected)",
                     self.decoder.limit
+                ),
+            ),
+            DecodeStop::Ratio { compressed } => (
+                DiagnosticKind::DecompressedLimit,
+                format!(
+                    "the gzip file inflates more than {} times ({compressed} compressed bytes \
+                     became {} bytes), far beyond what audit logs reach (10 to 30 times): most \
+                     likely a decompression bomb; the rest was not read (to read on, raise the \
+                     gzip ratio limit, `--max-gzip-ratio`, or set it to 0)",
+                    self.decoder.max_ratio, self.decoder.produced
                 ),
             ),
             DecodeStop::Corrupt(why) => (
