@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use crate::baseline::sketch::IdMap;
@@ -20,7 +19,7 @@ use crate::model::{parse_user_agent, BodyBytes, Decision, Event, Level, Source, 
 use crate::report::{FileSummary, Finding, IdentityProfile, Incident, Report, Summary};
 use crate::rules::{AgentFacts, RuleConfig, RuleEngine};
 use crate::scoring;
-use crate::time::{format_rfc3339, parse_rfc3339, Micros};
+use crate::time::{format_rfc3339, Micros};
 
 /// Diagnostics kept in full; past this only their counts grow. A file of garbage must not
 /// turn into a second copy of itself in memory.
@@ -49,6 +48,15 @@ const ESTIMATE_AFTER: u64 = 16 << 20;
 /// the room set aside for a file whose first requests were unusually small.
 const MIN_REQUEST_BYTES: u64 = 256;
 
+/// What appending a part found: requests of the part whose auditID named a request here with
+/// different content, each given an id of its own, and the diagnostics that say so.
+#[derive(Debug, Default)]
+pub(crate) struct PartConflicts {
+    /// (the auditID, the id the request was given instead).
+    pub rekeyed: Vec<(AuditId, AuditId)>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 /// Normalized requests and the diagnostics met on the way.
 #[derive(Debug, Default)]
 pub struct EventStore {
@@ -72,6 +80,8 @@ pub struct EventStore {
     /// for events that carry no timestamp of their own.
     file_diagnostics: Vec<u64>,
     file_last_time: Vec<Micros>,
+    /// Per file: its name, for diagnostics found while merging.
+    file_names: Vec<String>,
     current_file: usize,
     /// Reused while interning a list, so that normalizing an event allocates nothing.
     list_buffer: Vec<Sym>,
@@ -211,6 +221,7 @@ impl Analysis {
         });
         self.store.file_diagnostics.push(0);
         self.store.file_last_time.push(0);
+        self.store.file_names.push(name.to_string());
         FileId(id)
     }
 
@@ -568,14 +579,7 @@ impl EventStore {
             .get(source.file as usize)
             .copied()
             .unwrap_or(0);
-        let received = [
-            &wire.request_received_timestamp,
-            &wire.timestamp,
-            &wire.stage_timestamp,
-        ]
-        .into_iter()
-        .find_map(|t| t.as_deref().and_then(parse_rfc3339))
-        .unwrap_or(last_time);
+        let received = wire.time().unwrap_or(last_time);
         if let Some(slot) = self.file_last_time.get_mut(source.file as usize) {
             *slot = received;
         }
@@ -630,7 +634,7 @@ impl EventStore {
             code: wire
                 .response_status
                 .as_ref()
-                .and_then(|s| s.code)
+                .and_then(|s| s.code())
                 .unwrap_or(0),
             decision: Decision::parse(
                 wire.annotation("authorization.k8s.io/decision")
@@ -644,26 +648,18 @@ impl EventStore {
         (event, agent.facts)
     }
 
-    /// Adds an event, merging it into the request with the same auditID.
-    pub(crate) fn add(&mut self, event: Event) {
-        if !self.appended.is_empty() {
-            self.index_appended();
+    /// Adds an event, merging it into the request with the same auditID; `found` is that
+    /// request, when [`EventStore::indexed`] found it.
+    fn add(&mut self, event: Event, found: Option<u32>) {
+        if let Some(index) = found {
+            self.merge_into(index, event);
+            return;
         }
         let short = audit_hash(event.audit_id);
-        let requests = &self.requests;
-        let same =
-            |&(index, hash): &(u32, u32)| hash == short && holds(requests, index, event.audit_id);
-        // One probe finds the request or the slot for a new one.
-        let index = match self.by_audit_id.entry(spread(short), same, rehash) {
-            Entry::Occupied(found) => found.get().0,
-            Entry::Vacant(slot) => {
-                let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
-                slot.insert((index, short));
-                self.requests.push(event);
-                return;
-            }
-        };
-        self.merge_into(index, event);
+        let index = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+        self.by_audit_id
+            .insert_unique(spread(short), (index, short), rehash);
+        self.requests.push(event);
     }
 
     /// Puts the requests of appended parts into the hash index, before events are added one
@@ -706,14 +702,89 @@ impl EventStore {
         kept.stages_seen = stages_seen;
         kept.received = received;
     }
+
+    /// Says that an event's auditID names a request with different content: the API server
+    /// takes a client's `Audit-ID` header as the auditID, so a client can reuse another
+    /// request's, and hand-edited or spliced files repeat them too. The event is then a
+    /// request of its own.
+    fn conflict_diagnostic(
+        &self,
+        audit_id: AuditId,
+        source: Source,
+        fields: &[(&'static str, Sym, Sym)],
+    ) -> Diagnostic {
+        let shown = |sym: Sym| -> String {
+            let text = self.interner.resolve(sym);
+            match text.char_indices().nth(80) {
+                Some((cut, _)) => format!("{:?}...", &text[..cut]),
+                None => format!("{text:?}"),
+            }
+        };
+        let differences: Vec<String> = fields
+            .iter()
+            .map(|&(field, kept, other)| {
+                format!("{field} {} here, {} before", shown(other), shown(kept))
+            })
+            .collect();
+        let message = format!(
+            "auditID {} was seen before with different content ({}); this event is kept as a \
+             request of its own, known by its place in the file (\"auditID\": null in outputs)",
+            self.interner.audit_id_text(audit_id),
+            differences.join("; ")
+        );
+        let name = self
+            .file_names
+            .get(source.file as usize)
+            .map_or("", String::as_str);
+        let at = crate::diagnostics::At {
+            line: source.line,
+            offset: source.offset,
+        };
+        Diagnostic::warning(name, at, DiagnosticKind::ConflictingAuditId, message)
+    }
+}
+
+/// The fields of who did what in which two events of one auditID disagree on, as (field, the
+/// kept request's value, the other's). Every stage of one request carries the same user, verb
+/// and URI; a field that one of them lacks (an event cut short) is no disagreement.
+fn conflicting_fields(kept: &Event, other: &Event) -> Vec<(&'static str, Sym, Sym)> {
+    [
+        ("user", kept.user, other.user),
+        ("verb", kept.verb, other.verb),
+        ("requestURI", kept.request_uri, other.request_uri),
+        (
+            "impersonated user",
+            kept.impersonated_user,
+            other.impersonated_user,
+        ),
+    ]
+    .into_iter()
+    .filter(|&(_, a, b)| a != b && a != Sym::EMPTY && b != Sym::EMPTY)
+    .collect()
 }
 
 impl Sink for EventStore {
     fn event(&mut self, wire: &WireEvent<'_>, source: Source, index: u32, truncated: bool) {
-        let (event, agent) = self.normalize(wire, source, index, truncated);
+        let (mut event, agent) = self.normalize(wire, source, index, truncated);
+        if !self.appended.is_empty() {
+            self.index_appended();
+        }
+        let mut found = self.indexed(event.audit_id, audit_hash(event.audit_id));
+        // An event that disagrees with the request its auditID names on who did what is a
+        // request of its own, kept by its place in the file as one without an auditID is.
+        if let Some(kept) = found.and_then(|i| self.requests.get(i as usize)) {
+            let conflict = conflicting_fields(kept, &event);
+            if !conflict.is_empty() {
+                let diagnostic = self.conflict_diagnostic(event.audit_id, source, &conflict);
+                self.count_diagnostics(source.file, 1);
+                self.keep_diagnostic(diagnostic);
+                event.audit_id = AuditId::absent(source.file, source.offset, index);
+                found = None;
+            }
+        }
         self.rules
             .evaluate(wire, &event, &agent, &self.interner, &mut self.rule_hits);
-        self.add(event);
+        self.add(event, found);
     }
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {
@@ -775,7 +846,10 @@ impl EventStore {
         mut requests: Vec<Event>,
         audit_id: impl Fn(AuditId) -> AuditId,
         remap: impl Fn(Event) -> Event,
-    ) {
+    ) -> PartConflicts {
+        let mut conflicts = PartConflicts::default();
+        // (hash, position) of requests given an id of their own for a conflicting auditID.
+        let mut rekeyed: Vec<(u32, u32)> = Vec::new();
         // (hash, position in the part) of each request's auditID as it will be here.
         let mut incoming: Vec<(u32, u32)> = Vec::with_capacity(requests.len());
         let mut ids: Vec<AuditId> = Vec::with_capacity(requests.len());
@@ -815,13 +889,37 @@ impl EventStore {
             let taken = block.min(requests.len());
             let from = requests.len() - taken;
             for event in requests.drain(from..).rev() {
-                let event = remap(event);
+                let mut event = remap(event);
+                let here = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
                 match joins[local] {
                     u32::MAX => {
-                        placed[local] = u32::try_from(self.requests.len()).unwrap_or(u32::MAX);
+                        placed[local] = here;
                         self.requests.push(event);
                     }
-                    index => self.merge_into(index, event),
+                    index => {
+                        let conflict = self
+                            .requests
+                            .get(index as usize)
+                            .map(|kept| conflicting_fields(kept, &event))
+                            .unwrap_or_default();
+                        if conflict.is_empty() {
+                            self.merge_into(index, event);
+                        } else {
+                            // As in one pass (an event of a line of its own is the record's
+                            // first): a request of its own, known by its place.
+                            let source = event.source;
+                            conflicts.diagnostics.push(self.conflict_diagnostic(
+                                event.audit_id,
+                                source,
+                                &conflict,
+                            ));
+                            let id = AuditId::absent(source.file, source.offset, 0);
+                            conflicts.rekeyed.push((event.audit_id, id));
+                            event.audit_id = id;
+                            rekeyed.push((audit_hash(id), here));
+                            self.requests.push(event);
+                        }
+                    }
                 }
                 local += 1;
             }
@@ -837,6 +935,9 @@ impl EventStore {
                     index => Some((short, index)),
                 });
         self.appended = merge_sorted(std::mem::take(&mut self.appended), fresh);
+        rekeyed.sort_unstable();
+        self.appended = merge_sorted(std::mem::take(&mut self.appended), rekeyed.into_iter());
+        conflicts
     }
 
     /// True before any event, rule hit or diagnostic was kept.

@@ -31,6 +31,9 @@ pub enum DiagnosticKind {
     /// Events written without fields that have a default (auditID, stage, timestamps, ...):
     /// kept, counted once per file and field.
     MissingFields,
+    /// An auditID repeated by an event that disagrees with the request it names on who did
+    /// what (user, verb, URI): merged, and said.
+    ConflictingAuditId,
 }
 
 impl DiagnosticKind {
@@ -47,6 +50,7 @@ impl DiagnosticKind {
             DiagnosticKind::UnterminatedDocument => "unterminated-document",
             DiagnosticKind::UnexpectedContent => "unexpected-content",
             DiagnosticKind::MissingFields => "missing-fields",
+            DiagnosticKind::ConflictingAuditId => "conflicting-audit-id",
         }
     }
 }

@@ -255,16 +255,32 @@ impl EventStore {
             None => id.shifted(file, byte_base),
         };
         drop(other);
-        for (id, hits) in hits {
-            self.add_rule_hits(audit_id(id), hits);
-        }
-        self.add_part(requests, audit_id, |event| {
+        let conflicts = self.add_part(requests, audit_id, |event| {
             let mut event = remap(event, sym, list, audit_id);
             event.source.line += line_base;
             event.source.offset += byte_base;
             event
         });
-        self.take_diagnostics(diagnostics, counted, file, line_base, byte_base);
+        for (id, hits) in hits {
+            let id = audit_id(id);
+            let id = conflicts
+                .rekeyed
+                .iter()
+                .find(|&&(from, _)| from == id)
+                .map_or(id, |&(_, to)| to);
+            self.add_rule_hits(id, hits);
+        }
+        // Each conflict is said where one pass would say it: among the part's own diagnostics,
+        // in line order.
+        let mut diagnostics = diagnostics;
+        let added = conflicts.diagnostics.len() as u64;
+        for mut conflict in conflicts.diagnostics {
+            conflict.line -= line_base;
+            conflict.offset -= byte_base;
+            let at = diagnostics.partition_point(|d| d.line <= conflict.line);
+            diagnostics.insert(at, conflict);
+        }
+        self.take_diagnostics(diagnostics, counted + added, file, line_base, byte_base);
     }
 }
 

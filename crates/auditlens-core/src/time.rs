@@ -22,6 +22,46 @@ pub fn parse_rfc3339(text: &str) -> Option<Micros> {
     None
 }
 
+/// The earliest and the first too-late time an event may carry: 2000-01-01 and 2100-01-01.
+/// Kubernetes is younger, and a later time is a broken clock or a forged event; either would
+/// stretch every chart and window over centuries.
+pub const PLAUSIBLE: (Micros, Micros) = (946_684_800_000_000, 4_102_444_800_000_000);
+
+/// An event's time: RFC 3339 and the forms [`parse_rfc3339`] reads, or a number of seconds,
+/// milliseconds, microseconds or nanoseconds since 1970 (told apart by size), as exports write
+/// them; `None` unless it lies in [`PLAUSIBLE`].
+pub fn parse_event_time(text: &str) -> Option<Micros> {
+    let micros = parse_rfc3339(text).or_else(|| parse_epoch(text.trim()))?;
+    (PLAUSIBLE.0..PLAUSIBLE.1)
+        .contains(&micros)
+        .then_some(micros)
+}
+
+/// Seconds (with a fraction) or whole milliseconds, microseconds or nanoseconds since 1970.
+fn parse_epoch(text: &str) -> Option<Micros> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || whole.len() > 19 {
+        return None;
+    }
+    let n: i64 = whole.parse().ok()?;
+    match whole.len() {
+        // Seconds, until 2286; the fraction to microseconds.
+        ..=10 => {
+            let micros: String = fraction
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(6)
+                .collect();
+            n.checked_mul(1_000_000)?.checked_add(micros.parse().ok()?)
+        }
+        _ if !fraction.is_empty() => None,
+        11..=13 => n.checked_mul(1_000),
+        14..=16 => Some(n),
+        _ => Some(n / 1_000),
+    }
+}
+
 fn to_datetime(micros: Micros) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_micros(micros)
 }

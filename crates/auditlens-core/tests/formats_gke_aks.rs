@@ -120,10 +120,12 @@ fn gke_split_entries_are_truncated_and_other_services_skipped() {
         kinds,
         [
             (22, DiagnosticKind::TruncatedEvent),
+            // The Falco event it wraps reuses another's auditID for another user.
+            (51, DiagnosticKind::ConflictingAuditId),
             (52, DiagnosticKind::NotAuditEvent)
         ]
     );
-    assert!(analysis.diagnostics()[1]
+    assert!(analysis.diagnostics()[2]
         .message
         .contains("\"container.googleapis.com\""));
 }

@@ -136,7 +136,19 @@ fn falco_events_are_all_read() {
         .iter()
         .map(String::as_str)
         .collect();
-    assert_eq!(s.requests, distinct.len() as u64);
+    // Line 51 reuses line 1's auditID for another user's request: a request of its own, and
+    // said.
+    assert_eq!(s.requests, distinct.len() as u64 + 1);
+    let conflicts: Vec<_> = analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::ConflictingAuditId)
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].line, 51);
+    assert!(conflicts[0]
+        .message
+        .contains("user \"some-user\" here, \"system:anonymous\" before"));
     // Minikube's events of that era carry no user agent, and many no apiVersion: kept, and
     // said once each.
     assert_eq!(
@@ -147,7 +159,7 @@ fn falco_events_are_all_read() {
              audit.k8s.io/v1"
         ]
     );
-    assert_eq!(s.diagnostics, 2, "{:?}", analysis.diagnostics());
+    assert_eq!(s.diagnostics, 3, "{:?}", analysis.diagnostics());
     assert_lines_accounted(&s);
     assert_chunk_invariant("events.ndjson", &bytes);
 }

@@ -65,6 +65,60 @@ pub(crate) fn option<'de, D: Deserializer<'de>>(
     Ok(Option::<Text<'de>>::deserialize(deserializer)?.map(|t| t.0))
 }
 
+/// A timestamp: a string, or a number (seconds or finer since 1970, as some exports write
+/// them) kept as its text.
+pub(crate) fn time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct TimeVisitor;
+
+    impl<'de> Visitor<'de> for TimeVisitor {
+        type Value = Option<Cow<'de, str>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a timestamp")
+        }
+
+        fn visit_borrowed_str<E: Error>(self, text: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(text)))
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text.to_owned())))
+        }
+
+        fn visit_string<E: Error>(self, text: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text)))
+        }
+
+        fn visit_u64<E: Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(n.to_string())))
+        }
+
+        fn visit_i64<E: Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(n.to_string())))
+        }
+
+        fn visit_f64<E: Error>(self, n: f64) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(format!("{n:.6}"))))
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(TimeVisitor)
+        }
+    }
+
+    deserializer.deserialize_option(TimeVisitor)
+}
+
 /// `Option<Vec<Cow<str>>>`.
 pub(crate) fn list<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -189,8 +189,8 @@ impl Gaps {
             Some((
                 at,
                 format!(
-                    "{n} {events} no {} ({line} {}{more}): {}",
-                    gap.field(),
+                    "{n} {events} {} ({line} {}{more}): {}",
+                    gap.lacked(),
                     lines.join(", "),
                     gap.default_taken()
                 ),

@@ -179,7 +179,9 @@ impl RecordParser {
                 self.counts.records += 1;
                 self.counts.rejected += 1;
                 let message = format!(
-                    "a record of {len} bytes is longer than the limit of {} bytes; skipped",
+                    "a record of {len} bytes is longer than the limit of {} bytes; skipped \
+                     (raise the record-size limit, `--max-record-bytes`, if such records are \
+                     expected)",
                     self.max_record_bytes
                 );
                 let at = At { line, offset };
@@ -246,8 +248,8 @@ impl RecordParser {
         self.unknown(bytes, source, nested, rejection.unwrap_or(why), sink);
     }
 
-    /// A record of no known shape: read again with bytes that are not UTF-8 replaced, or
-    /// reported with the native parser's reason.
+    /// A record of no known shape: read again with bytes that are not UTF-8 and escapes of lone
+    /// surrogates replaced, or reported with the native parser's reason.
     fn unknown(
         &mut self,
         bytes: &[u8],
@@ -260,9 +262,24 @@ impl RecordParser {
             line: source.line,
             offset: source.offset,
         };
-        if std::str::from_utf8(bytes).is_err() {
-            let repaired = String::from_utf8_lossy(bytes).into_owned();
-            let warning = "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept";
+        let not_utf8 = std::str::from_utf8(bytes).is_err();
+        let text = String::from_utf8_lossy(bytes);
+        let lone_surrogates = repair_surrogates(&text);
+        let warning = match (not_utf8, lone_surrogates.is_some()) {
+            (true, false) => {
+                "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept"
+            }
+            (false, true) => {
+                "escapes of lone UTF-16 surrogates (\\ud800 to \\udfff, which are no \
+                 characters) were replaced with U+FFFD; the event was kept"
+            }
+            _ => {
+                "bytes that are not UTF-8 and escapes of lone UTF-16 surrogates were replaced \
+                 with U+FFFD; the event was kept"
+            }
+        };
+        if not_utf8 || lone_surrogates.is_some() {
+            let repaired = lone_surrogates.unwrap_or_else(|| text.into_owned());
             let mut emit = Emit::new(&self.name, source, sink);
             match parse_record(repaired.as_bytes()) {
                 Ok(parsed) => {
@@ -337,4 +354,94 @@ fn count(counts: &mut FileCounts, formats: &mut Formats, found: Found, emit: Emi
     counts.warnings += emit.warnings;
     let at = emit.at();
     counts.gaps.add(&emit.gaps, at);
+}
+
+/// The JSON text with every `\\uXXXX` escape of a lone UTF-16 surrogate (one not in a
+/// high-low pair) replaced by `\\ufffd`, or `None` when there is none. JSON allows such escapes
+/// but they stand for no character, so a strict parser refuses the record; the API server
+/// never writes them, a forger can.
+pub(crate) fn repair_surrogates(text: &str) -> Option<String> {
+    if !text.contains("\\u") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let escape_at = |i: usize| -> Option<u16> {
+        let hex = bytes.get(i..i + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied, mut changed) = (0, 0, false);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = escape_at(i) else {
+            // Another escape (`\\\\`, `\\"`, ...): its two characters stay together.
+            i += 2;
+            continue;
+        };
+        let pair = (0xD800..0xDC00).contains(&unit)
+            && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+        if pair {
+            i += 12;
+        } else if (0xD800..0xE000).contains(&unit) {
+            out.push_str(&text[copied..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            copied = i;
+            changed = true;
+        } else {
+            i += 6;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod surrogate_tests {
+    use super::repair_surrogates;
+
+    #[test]
+    fn lone_surrogates_are_replaced_and_pairs_kept() {
+        let fixed = |t: &str| repair_surrogates(t);
+        assert_eq!(
+            fixed(r#"{"a":"al\ud800ice"}"#).as_deref(),
+            Some(r#"{"a":"al\ufffdice"}"#)
+        );
+        assert_eq!(
+            fixed(r#"{"a":"x\udc00"}"#).as_deref(),
+            Some(r#"{"a":"x\ufffd"}"#)
+        );
+        assert_eq!(
+            fixed(r#"{"a":"\ud83d\ude00"}"#),
+            None,
+            "a pair is a character"
+        );
+        assert_eq!(
+            fixed(r#"{"a":"\\ud800"}"#),
+            None,
+            "an escaped backslash, then text"
+        );
+        assert_eq!(fixed(r#"{"a":"\u0041"}"#), None);
+        assert_eq!(
+            fixed(r#"{"a":"\ud800\ud800\udc00"}"#).as_deref(),
+            Some(r#"{"a":"\ufffd\ud800\udc00"}"#)
+        );
+        assert_eq!(fixed(r#"{"a":"\ud8"}"#), None, "too short to be an escape");
+        for text in [r#"{"a":"\ud800ice"}"#, r#"{"a":"x\udfff"}"#] {
+            let repaired = fixed(text).unwrap();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&repaired).is_ok(),
+                "{repaired}"
+            );
+        }
+    }
 }

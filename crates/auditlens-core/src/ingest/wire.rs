@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use super::borrow;
 use crate::diagnostics::DiagnosticKind;
+use crate::time::{parse_event_time, Micros};
 
 /// The marker EKS appends to an event it cut to fit CloudWatch's size limit.
 pub const TRUNCATION_MARKER: &[u8] = b"[Truncated...]";
@@ -66,18 +67,21 @@ pub struct WireEvent<'a> {
     pub request_object: Option<&'a RawValue>,
     #[serde(borrow)]
     pub response_object: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "borrow::option")]
+    #[serde(default, borrow, deserialize_with = "borrow::time")]
     pub request_received_timestamp: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrow::option")]
+    #[serde(default, borrow, deserialize_with = "borrow::time")]
     pub stage_timestamp: Option<Cow<'a, str>>,
     /// `v1beta1` events carry this instead of `requestReceivedTimestamp`.
-    #[serde(default, borrow, deserialize_with = "borrow::option")]
+    #[serde(default, borrow, deserialize_with = "borrow::time")]
     pub timestamp: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub annotations: Option<WireAnnotations<'a>>,
     /// Present on an `EventList`.
     #[serde(borrow)]
     pub items: Option<Vec<&'a RawValue>>,
+    /// The event's time, once read ([`WireEvent::time`]).
+    #[serde(skip)]
+    pub(crate) time: std::cell::OnceCell<Option<Micros>>,
 }
 
 /// `user` and `impersonatedUser`.
@@ -143,12 +147,107 @@ pub struct WireObjectRef<'a> {
 /// `responseStatus`.
 #[derive(Debug, Default, Deserialize)]
 pub struct WireStatus<'a> {
-    pub code: Option<u16>,
+    #[serde(default)]
+    pub code: Option<WireCode>,
     #[serde(default, borrow, deserialize_with = "borrow::option")]
     pub reason: Option<Cow<'a, str>>,
 }
 
+/// A response code as written. Exports and hand-made files write codes as strings, or write
+/// numbers no HTTP status can be; such an event is kept, its outcome unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireCode {
+    Status(u16),
+    /// Not a number from 0 to 65535.
+    Invalid,
+}
+
+impl<'de> Deserialize<'de> for WireCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CodeVisitor)
+    }
+}
+
+struct CodeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CodeVisitor {
+    type Value = WireCode;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a response code")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<WireCode, E> {
+        Ok(u16::try_from(n).map_or(WireCode::Invalid, WireCode::Status))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<WireCode, E> {
+        Ok(u16::try_from(n).map_or(WireCode::Invalid, WireCode::Status))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<WireCode, E> {
+        let whole = n.fract() == 0.0 && (0.0..=65535.0).contains(&n);
+        Ok(if whole {
+            WireCode::Status(n as u16)
+        } else {
+            WireCode::Invalid
+        })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<WireCode, E> {
+        Ok(text
+            .trim()
+            .parse::<u16>()
+            .map_or(WireCode::Invalid, WireCode::Status))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<WireCode, E> {
+        Ok(WireCode::Invalid)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<WireCode, E> {
+        Ok(WireCode::Invalid)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<WireCode, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(WireCode::Invalid)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<WireCode, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(WireCode::Invalid)
+    }
+}
+
+impl WireStatus<'_> {
+    /// The response code, when it is one.
+    pub fn code(&self) -> Option<u16> {
+        match self.code {
+            Some(WireCode::Status(code)) => Some(code),
+            _ => None,
+        }
+    }
+}
+
 impl WireEvent<'_> {
+    /// When the request was received: the first of `requestReceivedTimestamp`, `timestamp`
+    /// and `stageTimestamp` that is a plausible time ([`parse_event_time`]), read once.
+    pub fn time(&self) -> Option<Micros> {
+        *self.time.get_or_init(|| {
+            [
+                &self.request_received_timestamp,
+                &self.timestamp,
+                &self.stage_timestamp,
+            ]
+            .into_iter()
+            .find_map(|t| t.as_deref().and_then(parse_event_time))
+        })
+    }
+
     /// An annotation's value.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         let annotations = self.annotations.as_ref()?;
@@ -211,13 +310,16 @@ impl WireEvent<'_> {
             &self.timestamp,
             &self.stage_timestamp,
         ];
-        gap(times.iter().all(|t| t.is_none()), Gap::Timestamp);
+        let no_time = times.iter().all(|t| t.is_none());
+        gap(no_time, Gap::Timestamp);
+        gap(!no_time && self.time().is_none(), Gap::InvalidTimestamp);
         let complete = !matches!(
             self.stage.as_deref(),
             Some("RequestReceived" | "ResponseStarted")
         );
         let code = self.response_status.as_ref().and_then(|s| s.code);
         gap(complete && code.is_none(), Gap::ResponseStatus);
+        gap(code == Some(WireCode::Invalid), Gap::InvalidCode);
         gap(
             self.source_ips.as_ref().is_none_or(Vec::is_empty),
             Gap::SourceIps,
@@ -247,10 +349,14 @@ pub enum Gap {
     UserAgent,
     ApiVersion,
     Kind,
+    /// A timestamp that is not a time, or lies outside 2000..2099: as no timestamp.
+    InvalidTimestamp,
+    /// A response code that is not one: the outcome is unknown.
+    InvalidCode,
 }
 
 impl Gap {
-    pub const ALL: [Gap; 8] = [
+    pub const ALL: [Gap; 10] = [
         Gap::AuditId,
         Gap::Stage,
         Gap::Timestamp,
@@ -259,6 +365,8 @@ impl Gap {
         Gap::UserAgent,
         Gap::ApiVersion,
         Gap::Kind,
+        Gap::InvalidTimestamp,
+        Gap::InvalidCode,
     ];
 
     pub fn bit(self) -> u16 {
@@ -276,6 +384,8 @@ impl Gap {
             Gap::UserAgent => "userAgent",
             Gap::ApiVersion => "apiVersion",
             Gap::Kind => "kind",
+            Gap::InvalidTimestamp => "timestamp",
+            Gap::InvalidCode => "responseStatus.code",
         }
     }
 
@@ -290,6 +400,21 @@ impl Gap {
             Gap::UserAgent => "their client is unknown",
             Gap::ApiVersion => "they are read as audit.k8s.io/v1",
             Gap::Kind => "they are read as audit Events",
+            Gap::InvalidTimestamp => "each takes the time of the event before it in the file",
+            Gap::InvalidCode => "their outcome is unknown and never taken as allowed",
+        }
+    }
+
+    /// What the events lacked, for the warning: `no stage`, `a timestamp that is not a time`.
+    pub fn lacked(self) -> String {
+        match self {
+            Gap::InvalidTimestamp => "a timestamp that is not a time from 2000 to 2099 (RFC \
+                                      3339, or seconds to nanoseconds since 1970)"
+                .to_string(),
+            Gap::InvalidCode => {
+                "a responseStatus.code that is not a number from 0 to 65535".to_string()
+            }
+            gap => format!("no {}", gap.field()),
         }
     }
 }

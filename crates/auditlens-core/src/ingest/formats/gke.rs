@@ -34,7 +34,7 @@ use crate::diagnostics::DiagnosticKind;
 use crate::ingest::borrow;
 use crate::ingest::record::Emit;
 use crate::ingest::wire::{
-    Rejection, WireAnnotations, WireEvent, WireObjectRef, WireStatus, WireUser,
+    Rejection, WireAnnotations, WireCode, WireEvent, WireObjectRef, WireStatus, WireUser,
 };
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +208,7 @@ pub(super) fn entry(formats: &mut Formats, bytes: &[u8], emit: &mut Emit<'_>) ->
         user_agent: metadata.and_then(|m| m.caller_supplied_user_agent.clone()),
         object_ref,
         response_status: code(payload).map(|code| WireStatus {
-            code: Some(code),
+            code: Some(WireCode::Status(code)),
             reason: None,
         }),
         request_object: payload.request,
