@@ -166,6 +166,34 @@ fn a_line_of_exactly_the_limit_is_kept_and_one_byte_more_is_skipped() {
 }
 
 #[test]
+fn a_later_line_of_exactly_the_limit_is_kept_when_it_arrives_in_pieces() {
+    // Once the layout is known, a line that arrives in pieces is held until its newline: at
+    // exactly the limit it is still a record; a byte more and it is skipped.
+    let (seen, layout, _) = frames(b"{\"c\":1}\n{\"a\":\"12\"}\n{\"b\":\"123\"}\n", 10);
+    assert_eq!(layout, Layout::Lines);
+    assert_eq!(
+        seen,
+        [
+            record(r#"{"c":1}"#, 1, 0),
+            record(r#"{"a":"12"}"#, 2, 8),
+            F::TooLong(3, 19, 11)
+        ]
+    );
+}
+
+#[test]
+fn objects_back_to_back_are_told_apart_when_the_first_is_exactly_the_limit() {
+    // The layout waits for the byte after the first object, however the bytes arrive: here a
+    // second object (Firehose deliveries), so the file is objects, not lines.
+    let (seen, layout, _) = frames(b"{\"a\":\"12\"}{\"b\":1}\n", 10);
+    assert_eq!(layout, Layout::Objects);
+    assert_eq!(
+        seen,
+        [record(r#"{"a":"12"}"#, 1, 0), record(r#"{"b":1}"#, 1, 10)]
+    );
+}
+
+#[test]
 fn an_over_long_last_line_without_a_newline_is_still_a_line() {
     let (seen, _, lines) = frames(b"{\"a\":1}\n{\"b\":\"123456789\"}", 10);
     assert_eq!(seen, [record(r#"{"a":1}"#, 1, 0), F::TooLong(2, 8, 17)]);
