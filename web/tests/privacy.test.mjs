@@ -81,6 +81,45 @@ async function exerciseEverything(page) {
   }
 }
 
+/** Events whose bodies and addresses carry payloads into rule messages: a privileged pod
+ * whose container name and image are markup, from an address on an indicator list whose name
+ * is markup too (set by the rules config). */
+function hostileBodies() {
+  const events = [];
+  for (let i = 0; i < 6; i++) {
+    events.push({
+      kind: "Event",
+      apiVersion: "audit.k8s.io/v1",
+      level: "Request",
+      auditID: `body-${i}`,
+      stage: "ResponseComplete",
+      requestURI: "/api/v1/namespaces/shop/pods",
+      verb: "create",
+      user: { username: "alice@example.com", groups: ["system:authenticated"] },
+      sourceIPs: ["10.9.9.9"],
+      userAgent: "kubectl/v1.29.2",
+      objectRef: { resource: "pods", namespace: "shop", name: `p${i}`, apiVersion: "v1" },
+      responseStatus: { code: 201 },
+      requestReceivedTimestamp: new Date(Date.UTC(2026, 2, 1, 3, i)).toISOString(),
+      requestObject: {
+        kind: "Pod",
+        spec: {
+          containers: [{
+            name: `<img src=x onerror="window.__pwned='container'">`,
+            image: `evil/<svg onload="window.__pwned='image'">:1`,
+            securityContext: { privileged: true },
+          }],
+        },
+      },
+    });
+  }
+  const file = path.join(dir, "bodies.log");
+  fs.writeFileSync(file, `${events.map((e) => JSON.stringify(e)).join("\n")}\n`);
+  return file;
+}
+
+const CONFIG_PAYLOAD = `<iframe srcdoc="<script>parent.__pwned='config'</script>">`;
+
 for (const [mode, url] of Object.entries(MODES)) {
   describe(`privacy and safety (${mode})`, () => {
     test("no request leaves the page's own files during a full analysis", async () => {
@@ -128,6 +167,63 @@ for (const [mode, url] of Object.entries(MODES)) {
       assert.deepEqual(dialogs, []);
       const injected = await page.$$eval("img[src=x], iframe, marquee, svg[onload], main script, main style, a[href^=javascript]", (els) => els.length);
       assert.equal(injected, 0);
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    test("markup in bodies, in rules config text and in the exported HTML report shows as text and never runs", async () => {
+      const file = hostileBodies();
+      const config = path.join(dir, "hostile-rules.toml");
+      fs.writeFileSync(config, `[[indicators]]\nname = ${JSON.stringify(CONFIG_PAYLOAD)}\nnetworks = ["10.9.9.9"]\n`);
+      const { context, page, problems } = await openPage(env.browser, url());
+      const dialogs = [];
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        d.dismiss();
+      });
+      assert.equal(await analyze(page, [file]), "done");
+      await page.click("#export-button");
+      const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("[data-export=rules-load]")]);
+      await chooser.setFiles(config);
+      await page.waitForFunction(() => document.querySelector(".files-line").textContent.includes("rules: hostile-rules.toml") && document.body.dataset.state === "done");
+      const findings = await page.evaluate(() => window.auditlens.findings);
+      const messages = findings.flatMap((f) => f.reasons.map((r) => r.message)).join("\n");
+      // The list's name is quoted in the message, its own quotes escaped.
+      const quoted = JSON.stringify(CONFIG_PAYLOAD);
+      assert.ok(messages.includes(quoted), "the indicator list's name reaches a finding");
+      assert.ok(messages.includes(`onerror="window.__pwned='container'"`), "the container name reaches a finding");
+      // The detail view of a finding shows both messages as text.
+      await page.click("#tab-findings");
+      await page.click("[data-testid=include-lower]").catch(() => {});
+      const row = await page.waitForSelector("[data-audit-id]", { timeout: 10_000 });
+      await row.click();
+      await page.waitForFunction(() => {
+        const raw = document.querySelector(".raw")?.textContent;
+        return raw && !raw.startsWith("Reading");
+      });
+      const detail = await page.textContent("main");
+      assert.ok(detail.includes(quoted), "the list's name shows literally");
+      assert.ok(detail.includes("window.__pwned='image'"), "the image shows literally");
+      // The exported HTML report, opened on its own: the same text, nothing runs.
+      await page.click("#export-button");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-export=report-html]")]);
+      const report = path.join(dir, `hostile-report-${mode}.html`);
+      fs.copyFileSync(await download.path(), report);
+      const reportPage = await context.newPage();
+      reportPage.on("dialog", (d) => {
+        dialogs.push(d.message());
+        d.dismiss();
+      });
+      await reportPage.goto(`file://${report}`);
+      const reportText = await reportPage.textContent("body");
+      assert.ok(reportText.includes(quoted), "the report shows the list's name literally");
+      assert.equal(await reportPage.evaluate(() => window.__pwned), undefined);
+      const injectedInReport = await reportPage.$$eval("img[src=x], iframe, svg[onload]", (els) => els.length);
+      assert.equal(injectedInReport, 0);
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+      const injected = await page.$$eval("img[src=x], iframe, svg[onload]", (els) => els.length);
+      assert.equal(injected, 0);
+      assert.deepEqual(dialogs, []);
       assert.deepEqual(problems, []);
       await context.close();
     });
