@@ -48,6 +48,8 @@ export async function renderDetail(app, container, finding) {
     : h("p", { class: "muted" }, "No behavioural reason: flagged by detection rules only.");
   const rulesBox = h("div", {}, (finding.rules ?? []).length ? h("p", { class: "muted" }, "Loading rules…") : h("p", { class: "muted" }, "No detection rule matched this request."));
   const raw = h("pre", { class: "raw mono", tabindex: 0, "aria-label": "Raw event" }, "Reading the event from its file…");
+  // Shown when secret values were replaced: a choice to see them.
+  const rawNote = h("div", {});
   const around = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   replace(
     container,
@@ -68,7 +70,7 @@ export async function renderDetail(app, container, finding) {
     ),
     section("Why it was flagged", reasons),
     section("Detection rules", rulesBox),
-    section("Raw event", raw),
+    section("Raw event", rawNote, raw),
     section(`What ${finding.identity} did around it`, around),
   );
 
@@ -80,6 +82,23 @@ export async function renderDetail(app, container, finding) {
   if (mine !== token) return;
 
   raw.textContent = detail.text ? prettyEvent(detail.text, finding.auditID, requestKey(finding)) : `The raw event is not available: ${detail.error}`;
+  if (detail.redacted) {
+    const reveal = h("input", { type: "checkbox", "data-testid": "reveal-secrets" });
+    reveal.addEventListener("change", async () => {
+      const again = await app.engine.call("raw", { auditID: requestKey(finding), reveal: reveal.checked }).catch((e) => ({ error: e.message }));
+      if (mine !== token) return;
+      raw.textContent = again.text ? prettyEvent(again.text, finding.auditID, requestKey(finding)) : `The raw event is not available: ${again.error}`;
+    });
+    replace(
+      rawNote,
+      h(
+        "p",
+        { class: "muted small" },
+        "Secret values (Secret data, tokens, bearer tokens, credentials in ConfigMaps) are shown as [redacted]. ",
+        h("label", {}, reveal, " Show them"),
+      ),
+    );
+  }
 
   if ((finding.rules ?? []).length) {
     const byRule = new Map((hits ?? []).map((hit) => [hit.rule, hit]));

@@ -15,7 +15,7 @@
 // copy of each File stays valid, and the raw text of one event is re-read from it on demand
 // with the byte range the session gives (decompressing gzip files up to that range).
 
-import init, { GzipRange, Part, Session } from "../pkg/auditlens_wasm.js";
+import init, { GzipRange, Part, Session, redactEvent } from "../pkg/auditlens_wasm.js";
 import { isGzip } from "./gzip.js";
 import { readBlob } from "./read.js";
 
@@ -233,14 +233,17 @@ const ops = {
   policySuggest: () => parse(session.policySuggest()),
   baseline: () => (session.baseline ? session.baseline() : null),
 
-  /** One request and its raw record, re-read from its file. */
-  async raw({ auditID }) {
+  /** One request and its raw record, re-read from its file; secret values replaced unless
+   * `reveal` asks for them. */
+  async raw({ auditID, reveal = false }) {
     const row = parse(session.request(auditID));
     if (!row) return { row: null, text: null, error: "no request with this auditID" };
     const file = files[row.fileIndex];
     if (!file) return { row, text: null, error: "its file is no longer open" };
     try {
-      return { row, text: await readRange(file, row.offset, row.len), error: null };
+      const text = await readRange(file, row.offset, row.len);
+      const shown = reveal ? text : redactEvent(text);
+      return { row, text: shown, redacted: shown !== text, error: null };
     } catch (e) {
       return { row, text: null, error: `could not re-read it from ${file.name}: ${e.message ?? e}` };
     }

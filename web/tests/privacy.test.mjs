@@ -171,6 +171,54 @@ for (const [mode, url] of Object.entries(MODES)) {
       await context.close();
     });
 
+    test("secret values in a raw event show as [redacted] unless the user asks for them", async () => {
+      const secret = "aHVudGVyMi1kYi1wYXNzd29yZA==";
+      const token = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.sig";
+      const event = {
+        kind: "Event",
+        apiVersion: "audit.k8s.io/v1",
+        level: "RequestResponse",
+        auditID: "secret-1",
+        stage: "ResponseComplete",
+        requestURI: "/api/v1/namespaces/shop/secrets",
+        verb: "create",
+        user: { username: "system:anonymous", groups: ["system:unauthenticated"] },
+        sourceIPs: ["198.51.100.23"],
+        userAgent: "curl/8.5.0",
+        objectRef: { resource: "secrets", namespace: "shop", name: "db", apiVersion: "v1" },
+        responseStatus: { code: 201 },
+        requestReceivedTimestamp: "2026-03-01T03:00:00Z",
+        annotations: { "example.com/copied-header": `Bearer ${token}` },
+        requestObject: { kind: "Secret", metadata: { name: "db" }, data: { password: secret } },
+        responseObject: { kind: "Secret", metadata: { name: "db" }, data: { password: secret } },
+      };
+      const file = path.join(dir, "secret.log");
+      fs.writeFileSync(file, `${JSON.stringify(event)}\n`);
+      const { context, page, problems } = await openPage(env.browser, url());
+      assert.equal(await analyze(page, [file]), "done");
+      await page.click("#tab-findings");
+      await page.click(`[data-audit-id="secret-1"]`);
+      await page.waitForSelector("[data-testid=reveal-secrets]");
+      const shown = await page.textContent(".raw");
+      assert.ok(shown.includes('"password": "[redacted]"'), shown);
+      assert.ok(!shown.includes(secret) && !shown.includes(token), "no secret value on the screen");
+      assert.ok(shown.includes('"name": "db"'), "what the secret is stays");
+      await page.check("[data-testid=reveal-secrets]");
+      await page.waitForFunction((s) => document.querySelector(".raw").textContent.includes(s), secret);
+      assert.ok((await page.textContent(".raw")).includes(token));
+      await page.uncheck("[data-testid=reveal-secrets]");
+      await page.waitForFunction((s) => !document.querySelector(".raw").textContent.includes(s), secret);
+      // No export carries the value either.
+      for (const kind of ["findings-json", "findings-csv", "report-html"]) {
+        await page.click("#export-button");
+        const [download] = await Promise.all([page.waitForEvent("download"), page.click(`[data-export=${kind}]`)]);
+        const text = fs.readFileSync(await download.path(), "utf8");
+        assert.ok(!text.includes(secret) && !text.includes(token), `${kind} leaks nothing`);
+      }
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
     test("markup in bodies, in rules config text and in the exported HTML report shows as text and never runs", async () => {
       const file = hostileBodies();
       const config = path.join(dir, "hostile-rules.toml");

@@ -26,6 +26,7 @@ pub mod model;
 pub mod net;
 pub mod policy;
 pub mod rbac;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scoring;

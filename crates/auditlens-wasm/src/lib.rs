@@ -53,6 +53,13 @@ fn parse_rules(text: &str) -> Result<RuleConfig, JsValue> {
         .map_err(|e| into_error(format!("the rules configuration is not valid: {e}")))
 }
 
+/// A raw event's text with its secret values replaced (Secret data, tokens, bearer tokens,
+/// credentials in ConfigMaps): what the page shows unless the user asks for the values.
+#[wasm_bindgen(js_name = redactEvent)]
+pub fn redact_event(text: &str) -> String {
+    auditlens_core::redact::redact_event(text).into_owned()
+}
+
 fn to_json(value: &impl Serialize) -> String {
     // The view types hold only strings, numbers, lists and maps with string keys: they always
     // serialize. Should that change, an empty object is better than a trap in the tab.

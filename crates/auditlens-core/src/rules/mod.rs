@@ -37,6 +37,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 pub use config::{ConfigError, RuleConfig};
+pub(crate) use objects::credential_word;
 
 use crate::detection::{RuleHit, RuleHits};
 use crate::ingest::WireEvent;

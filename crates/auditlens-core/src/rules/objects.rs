@@ -277,7 +277,7 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "private key_____",
 ];
 
-fn credential_word(text: &str) -> Option<&'static str> {
+pub(crate) fn credential_word(text: &str) -> Option<&'static str> {
     let normal = text.to_ascii_lowercase().replace('-', "_");
     CREDENTIAL_WORDS
         .iter()
