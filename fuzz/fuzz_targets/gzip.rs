@@ -16,6 +16,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         bytes.extend_from_slice(rest);
         let analysis = common::analyse(&bytes, usize::from(first % 32) + 1);
         common::accounted(&analysis.summary());
+    } else if rest.starts_with(&[0x1f, 0x8b]) {
+        // Bytes that are themselves gzip are read as gzip when plain too, and once only when
+        // compressed again: nothing to compare (found by this target: a gzip of a gzip).
     } else {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(rest).unwrap();

@@ -494,7 +494,12 @@ fn emit_line(line: &[u8], number: u64, offset: u64, emit: &mut dyn FnMut(Frame<'
 /// that leaves an object open, starts the objects layout. Anything else is lines: a broken
 /// first line must not swallow the lines after it.
 fn detect_layout(head: &[u8], at_end: bool, scan: &mut HeadScan) -> Option<Layout> {
-    let head_no_bom = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    // The first bytes of a byte-order mark, the rest still to come: nothing to tell yet.
+    if !at_end && head.len() < BOM.len() && BOM.starts_with(head) {
+        return None;
+    }
+    let head_no_bom = head.strip_prefix(BOM).unwrap_or(head);
     let Some(first) = head_no_bom.iter().position(|b| !b.is_ascii_whitespace()) else {
         return at_end.then_some(Layout::Lines);
     };

@@ -194,6 +194,17 @@ fn objects_back_to_back_are_told_apart_when_the_first_is_exactly_the_limit() {
 }
 
 #[test]
+fn a_byte_order_mark_in_pieces_does_not_decide_the_layout() {
+    // Found by fuzzing (the gzip target: inflated output arrives in small pieces): pushed a
+    // byte at a time, the BOM's first byte was taken for the start of a line.
+    let (seen, layout, _) = frames(b"\xEF\xBB\xBF[{\"a\":1}]\n", 10);
+    assert_eq!(layout, Layout::Array);
+    assert_eq!(seen, [record(r#"{"a":1}"#, 1, 4)]);
+    let (_, layout, _) = frames(b"\xEF\xBB\xBF\x0c[[[[", 10);
+    assert_eq!(layout, Layout::Array);
+}
+
+#[test]
 fn an_over_long_last_line_without_a_newline_is_still_a_line() {
     let (seen, _, lines) = frames(b"{\"a\":1}\n{\"b\":\"123456789\"}", 10);
     assert_eq!(seen, [record(r#"{"a":1}"#, 1, 0), F::TooLong(2, 8, 17)]);
