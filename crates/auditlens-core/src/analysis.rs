@@ -703,10 +703,24 @@ impl EventStore {
         kept.received = received;
     }
 
-    /// Says that an event's auditID names a request with different content: the API server
-    /// takes a client's `Audit-ID` header as the auditID, so a client can reuse another
-    /// request's, and hand-edited or spliced files repeat them too. The event is then a
-    /// request of its own.
+    /// When `event` disagrees with the request at `index` (the one its auditID names) on who
+    /// did what, makes it a request of its own, known by its place in the file as one without
+    /// an auditID is (`record_index`: its place among its record's events), and gives the
+    /// diagnostic that says so. The API server takes a client's `Audit-ID` header as the
+    /// auditID, so a client can reuse another request's; hand-edited or spliced files repeat
+    /// them too.
+    fn keep_apart(&self, index: u32, event: &mut Event, record_index: u32) -> Option<Diagnostic> {
+        let kept = self.requests.get(index as usize)?;
+        let fields = conflicting_fields(kept, event);
+        if fields.is_empty() {
+            return None;
+        }
+        let diagnostic = self.conflict_diagnostic(event.audit_id, event.source, &fields);
+        event.audit_id = AuditId::absent(event.source.file, event.source.offset, record_index);
+        Some(diagnostic)
+    }
+
+    /// The warning that an event was kept apart from the request its auditID names.
     fn conflict_diagnostic(
         &self,
         audit_id: AuditId,
@@ -770,17 +784,10 @@ impl Sink for EventStore {
             self.index_appended();
         }
         let mut found = self.indexed(event.audit_id, audit_hash(event.audit_id));
-        // An event that disagrees with the request its auditID names on who did what is a
-        // request of its own, kept by its place in the file as one without an auditID is.
-        if let Some(kept) = found.and_then(|i| self.requests.get(i as usize)) {
-            let conflict = conflicting_fields(kept, &event);
-            if !conflict.is_empty() {
-                let diagnostic = self.conflict_diagnostic(event.audit_id, source, &conflict);
-                self.count_diagnostics(source.file, 1);
-                self.keep_diagnostic(diagnostic);
-                event.audit_id = AuditId::absent(source.file, source.offset, index);
-                found = None;
-            }
+        if let Some(diagnostic) = found.and_then(|i| self.keep_apart(i, &mut event, index)) {
+            self.count_diagnostics(source.file, 1);
+            self.keep_diagnostic(diagnostic);
+            found = None;
         }
         self.rules
             .evaluate(wire, &event, &agent, &self.interner, &mut self.rule_hits);
@@ -897,27 +904,17 @@ impl EventStore {
                         self.requests.push(event);
                     }
                     index => {
-                        let conflict = self
-                            .requests
-                            .get(index as usize)
-                            .map(|kept| conflicting_fields(kept, &event))
-                            .unwrap_or_default();
-                        if conflict.is_empty() {
-                            self.merge_into(index, event);
-                        } else {
-                            // As in one pass (an event of a line of its own is the record's
-                            // first): a request of its own, known by its place.
-                            let source = event.source;
-                            conflicts.diagnostics.push(self.conflict_diagnostic(
-                                event.audit_id,
-                                source,
-                                &conflict,
-                            ));
-                            let id = AuditId::absent(source.file, source.offset, 0);
-                            conflicts.rekeyed.push((event.audit_id, id));
-                            event.audit_id = id;
-                            rekeyed.push((audit_hash(id), here));
-                            self.requests.push(event);
+                        let was = event.audit_id;
+                        // As in one pass, where an event of a line of its own is its
+                        // record's first.
+                        match self.keep_apart(index, &mut event, 0) {
+                            None => self.merge_into(index, event),
+                            Some(diagnostic) => {
+                                conflicts.diagnostics.push(diagnostic);
+                                conflicts.rekeyed.push((was, event.audit_id));
+                                rekeyed.push((audit_hash(event.audit_id), here));
+                                self.requests.push(event);
+                            }
                         }
                     }
                 }

@@ -103,36 +103,26 @@ fn replace(value: &mut Value) -> bool {
     true
 }
 
-/// `Bearer <token>` anywhere in a string (an annotation, a header copied into one): the token
-/// replaced.
+/// `Bearer <token>` anywhere in a string (an annotation, a header copied into one): each
+/// token replaced.
 fn redact_bearer(text: &mut String) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let Some(at) = lower.find("bearer ") else {
-        return false;
-    };
-    let start = at + "bearer ".len();
-    let rest = &text[start..];
-    let end = start
-        + rest
-            .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
-            .unwrap_or(rest.len());
-    if end == start || &text[start..end] == REDACTED {
-        return false;
+    const BEARER: &str = "bearer ";
+    let mut changed = false;
+    let mut from = 0;
+    while let Some(at) = text[from..].to_ascii_lowercase().find(BEARER) {
+        let start = from + at + BEARER.len();
+        let rest = &text[start..];
+        let end = start
+            + rest
+                .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
+                .unwrap_or(rest.len());
+        if end > start && &text[start..end] != REDACTED {
+            text.replace_range(start..end, REDACTED);
+            changed = true;
+        }
+        from = start;
     }
-    text.replace_range(start..end, REDACTED);
-    // Another one further on.
-    redact_bearer_from(text, start + REDACTED.len());
-    true
-}
-
-fn redact_bearer_from(text: &mut String, from: usize) {
-    let Some(tail) = text.get(from..) else {
-        return;
-    };
-    let mut tail = tail.to_string();
-    if redact_bearer(&mut tail) {
-        text.replace_range(from.., &tail);
-    }
+    changed
 }
 
 #[cfg(test)]
