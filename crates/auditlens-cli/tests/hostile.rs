@@ -303,3 +303,78 @@ fn files_that_are_not_logs_say_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn keys_given_twice_keep_the_event_with_the_last_value_and_say_so() {
+    // The verb and the user named twice: the last of each is read, as Go and jq read them.
+    let twice = good_with("\"good\"", "\"d1\"")
+        .replace("\"verb\":\"list\"", "\"verb\":\"list\",\"verb\":\"delete\"")
+        .replace(
+            "\"username\":\"alice\"",
+            "\"username\":\"alice\",\"username\":\"system:anonymous\"",
+        );
+    // And a repeated key in a line that also holds bytes that are not UTF-8.
+    let mut both = good_with("\"good\"", "\"d2\"")
+        .replace(
+            "\"level\":\"Metadata\"",
+            "\"level\":\"Metadata\",\"level\":\"Request\"",
+        )
+        .into_bytes();
+    let at = both.windows(7).position(|w| w == b"kubectl").unwrap();
+    both[at + 4] = 0xff;
+    let path = then_good(
+        "duplicate-keys.log",
+        &[twice.into_bytes(), b"\n".to_vec(), both].concat(),
+    );
+    let (_, report) = analyze(&path);
+    let found = diagnostics(&report, &path);
+    let warned: Vec<(u64, &str, &str)> = found
+        .iter()
+        .map(|d| (d.0, d.1.as_str(), d.2.as_str()))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (1, "duplicate-key", "warning"),
+            (2, "invalid-utf8", "warning"),
+            (2, "duplicate-key", "warning"),
+        ]
+    );
+    assert!(
+        found[0].3.contains(r#""verb", "username""#),
+        "{}",
+        found[0].3
+    );
+    assert!(found[0].3.contains("the last value"), "{}", found[0].3);
+    assert_eq!(report["summary"]["events"], 3);
+    assert_eq!(report["summary"]["rejected"], 0);
+    good_was_read(&report, &path);
+
+    // What was read is the last value: the same request written once with it is the same.
+    let once = good_with("\"good\"", "\"d1\"")
+        .replace("\"verb\":\"list\"", "\"verb\":\"delete\"")
+        .replace("alice", "system:anonymous");
+    let plain = then_good("duplicate-keys-once.log", once.as_bytes());
+    let (_, plain_report) = analyze(&plain);
+    let tally = |r: &Value| {
+        let mut ids: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["auditID"] == "d1")
+            .map(|f| format!("{} {}", f["rule"], f["identity"]))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let found_once = tally(&plain_report);
+    assert!(
+        !found_once.is_empty(),
+        "the single-write event gives findings"
+    );
+    assert!(
+        found_once.iter().all(|f| f.contains("system:anonymous")),
+        "{found_once:?}"
+    );
+    assert_eq!(tally(&report), found_once);
+}

@@ -34,6 +34,9 @@ pub enum DiagnosticKind {
     /// An auditID repeated by an event that disagrees with the request it names on who did
     /// what (user, verb, URI): merged, and said.
     ConflictingAuditId,
+    /// A key that appears more than once in one JSON object: the last value was read (as Go,
+    /// jq and SIEMs read it) and the event kept.
+    DuplicateKey,
 }
 
 impl DiagnosticKind {
@@ -51,6 +54,7 @@ impl DiagnosticKind {
             DiagnosticKind::UnexpectedContent => "unexpected-content",
             DiagnosticKind::MissingFields => "missing-fields",
             DiagnosticKind::ConflictingAuditId => "conflicting-audit-id",
+            DiagnosticKind::DuplicateKey => "duplicate-key",
         }
     }
 }

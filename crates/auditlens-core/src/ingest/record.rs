@@ -248,8 +248,9 @@ impl RecordParser {
         self.unknown(bytes, source, nested, rejection.unwrap_or(why), sink);
     }
 
-    /// A record of no known shape: read again with bytes that are not UTF-8 and escapes of lone
-    /// surrogates replaced, or reported with the native parser's reason.
+    /// A record of no known shape: read again with its damage repaired (bytes that are not
+    /// UTF-8 and escapes of lone surrogates replaced, keys that appear twice in one object
+    /// taken once), or reported with the native parser's reason.
     fn unknown(
         &mut self,
         bytes: &[u8],
@@ -265,25 +266,38 @@ impl RecordParser {
         let not_utf8 = std::str::from_utf8(bytes).is_err();
         let text = String::from_utf8_lossy(bytes);
         let lone_surrogates = repair_surrogates(&text);
-        let warning = match (not_utf8, lone_surrogates.is_some()) {
-            (true, false) => {
-                "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept"
-            }
-            (false, true) => {
-                "escapes of lone UTF-16 surrogates (\\ud800 to \\udfff, which are no \
-                 characters) were replaced with U+FFFD; the event was kept"
-            }
-            _ => {
-                "bytes that are not UTF-8 and escapes of lone UTF-16 surrogates were replaced \
-                 with U+FFFD; the event was kept"
-            }
-        };
+        let mut warnings: Vec<(DiagnosticKind, String)> = Vec::new();
+        let mut repaired: Option<String> = None;
         if not_utf8 || lone_surrogates.is_some() {
-            let repaired = lone_surrogates.unwrap_or_else(|| text.into_owned());
+            let warning = match (not_utf8, lone_surrogates.is_some()) {
+                (true, false) => {
+                    "bytes that are not UTF-8 were replaced with U+FFFD; the event was kept"
+                }
+                (false, true) => {
+                    "escapes of lone UTF-16 surrogates (\\ud800 to \\udfff, which are no \
+                     characters) were replaced with U+FFFD; the event was kept"
+                }
+                _ => {
+                    "bytes that are not UTF-8 and escapes of lone UTF-16 surrogates were \
+                     replaced with U+FFFD; the event was kept"
+                }
+            };
+            warnings.push((DiagnosticKind::InvalidUtf8, warning.to_string()));
+            repaired = Some(lone_surrogates.unwrap_or_else(|| text.to_string()));
+        }
+        if let Some((deduplicated, keys)) =
+            last_of_duplicate_keys(repaired.as_deref().unwrap_or(&text))
+        {
+            warnings.push((DiagnosticKind::DuplicateKey, duplicate_key_warning(&keys)));
+            repaired = Some(deduplicated);
+        }
+        if let Some(repaired) = repaired {
             let mut emit = Emit::new(&self.name, source, sink);
             match parse_record(repaired.as_bytes()) {
                 Ok(parsed) => {
-                    emit.warn(DiagnosticKind::InvalidUtf8, warning.to_string());
+                    for (kind, message) in warnings {
+                        emit.warn(kind, message);
+                    }
                     deliver(parsed, false, &mut emit);
                     return count(
                         &mut self.counts,
@@ -298,7 +312,9 @@ impl RecordParser {
                             .record(repaired.as_bytes(), nested, Some(&why), &mut emit);
                     match found {
                         Found::Handled(_) => {
-                            emit.warn(DiagnosticKind::InvalidUtf8, warning.to_string());
+                            for (kind, message) in warnings {
+                                emit.warn(kind, message);
+                            }
                             return count(&mut self.counts, &mut self.formats, found, emit);
                         }
                         Found::Skipped => {
@@ -316,6 +332,101 @@ impl RecordParser {
             rejection.kind,
             rejection.message,
         ));
+    }
+}
+
+fn duplicate_key_warning(keys: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut named: Vec<String> = keys.iter().take(SHOWN).map(|k| format!("{k:?}")).collect();
+    if keys.len() > SHOWN {
+        named.push(format!("and {} more", keys.len() - SHOWN));
+    }
+    format!(
+        "keys that appear more than once in one JSON object ({}): the last value of each was \
+         read, as Go's encoding/json, jq and most SIEMs read it; the API server never writes \
+         such keys, so the record was altered after it was written; the event was kept",
+        named.join(", ")
+    )
+}
+
+/// The JSON text rewritten with every key that appears more than once in an object kept once,
+/// with its last value, and the keys that did; `None` when the text is not JSON or has no such
+/// key. serde's derived readers refuse a known field given twice, which would let an edited
+/// line drop out of the analysis; JSON itself leaves duplicates to the reader.
+pub(crate) fn last_of_duplicate_keys(text: &str) -> Option<(String, Vec<String>)> {
+    use serde::de::DeserializeSeed;
+    if !text.contains('"') {
+        return None;
+    }
+    let duplicates = std::cell::RefCell::new(Vec::new());
+    // serde_json's recursion limit stays: a record nested deeper is refused as it was.
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = LastWins(&duplicates).deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    let keys = duplicates.into_inner();
+    if keys.is_empty() {
+        return None;
+    }
+    Some((value.to_string(), keys))
+}
+
+/// Builds a [`serde_json::Value`] as serde_json does, noting the keys an object repeats.
+struct LastWins<'d>(&'d std::cell::RefCell<Vec<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for LastWins<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LastWins<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(LastWins(self.0))? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(LastWins(self.0))?;
+            if object.insert(key.clone(), value).is_some() {
+                let mut seen = self.0.borrow_mut();
+                if !seen.contains(&key) {
+                    seen.push(key);
+                }
+            }
+        }
+        Ok(serde_json::Value::Object(object))
     }
 }
 
@@ -443,5 +554,41 @@ mod surrogate_tests {
                 "{repaired}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod duplicate_key_tests {
+    use super::last_of_duplicate_keys;
+
+    #[test]
+    fn the_last_value_of_a_repeated_key_is_kept_at_any_depth() {
+        let (text, keys) =
+            last_of_duplicate_keys(r#"{"a":1,"b":[{"c":"x","c":"y"}],"a":{"d":2,"d":3},"a":4}"#)
+                .unwrap();
+        assert_eq!(text, r#"{"a":4,"b":[{"c":"y"}]}"#);
+        assert_eq!(keys, ["c", "d", "a"], "each key named once, in the order met");
+        let (text, keys) = last_of_duplicate_keys(r#"{"x":{"d":2,"d":3.5}}"#).unwrap();
+        assert_eq!(
+            (text.as_str(), keys.as_slice()),
+            (r#"{"x":{"d":3.5}}"#, &["d".to_string()][..])
+        );
+        assert_eq!(
+            last_of_duplicate_keys(r#"{"a":1,"b":1}"#),
+            None,
+            "no repeat"
+        );
+        assert_eq!(last_of_duplicate_keys(r#"{"a":1,"a":2"#), None, "not JSON");
+        assert_eq!(
+            last_of_duplicate_keys(r#"{"a":1,"a":2} x"#),
+            None,
+            "trailing text"
+        );
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(
+            last_of_duplicate_keys(&deep),
+            None,
+            "too deep: refused, not a crash"
+        );
     }
 }
