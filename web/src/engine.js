@@ -75,7 +75,11 @@ export class Engine {
   start() {
     this.worker = this.sources.worker();
     this.worker.onmessage = (e) => this.receive(e.data);
-    this.worker.onerror = (e) => this.failAll(e.message || "the engine stopped");
+    // An error the worker did not catch: it may be in any state, so it is replaced.
+    this.worker.onerror = (e) => {
+      e.preventDefault?.();
+      this.restart(e.message || "the engine stopped", { outOfMemory: false, panic: null, uncaught: true });
+    };
     const wasm = this.sources.wasm();
     this.ready = this.call("init", { wasm }, wasm instanceof ArrayBuffer ? [wasm] : []).then((info) => {
       this.capabilities = info.capabilities;
@@ -97,8 +101,22 @@ export class Engine {
     const waiter = this.pending.get(message.id);
     if (!waiter) return;
     this.pending.delete(message.id);
-    if (message.ok) waiter.resolve(message.value);
-    else waiter.reject(new Error(message.error));
+    if (message.ok) {
+      waiter.resolve(message.value);
+      return;
+    }
+    const error = new Error(message.error);
+    error.crash = message.crash ?? null;
+    waiter.reject(error);
+    // A worker whose engine crashed takes no more calls: a fresh one takes its place.
+    if (message.crash) this.restart(message.error, message.crash);
+  }
+
+  /** Ends this worker after a crash, fails what waits on it, and starts a fresh one. */
+  restart(reason, crash) {
+    this.worker.terminate();
+    this.failAll(reason, crash);
+    this.start();
   }
 
   /** The last progress of this engine's worker, with the bytes helpers read counted as read. */
@@ -109,8 +127,8 @@ export class Engine {
     this.onProgress({ ...message, done });
   }
 
-  failAll(reason) {
-    for (const waiter of this.pending.values()) waiter.reject(new Error(reason));
+  failAll(reason, crash = null) {
+    for (const waiter of this.pending.values()) waiter.reject(Object.assign(new Error(reason), { crash }));
     this.pending.clear();
   }
 

@@ -61,6 +61,42 @@ function notice(text) {
   el.textContent = text ?? "";
 }
 
+function doneNotice(text) {
+  const el = byId("done-notice");
+  el.hidden = !text;
+  el.textContent = text ?? "";
+}
+
+const UNREADABLE_ADVICE = [
+  "A file changes under the page when it is moved, renamed, written to or removed after it was chosen, or when the browser may no longer read it: copy the log somewhere stable and drop the copy.",
+];
+
+/** The engine stopped: out of memory, or an internal error. Says what happened, how far it
+ *  got, and what to try; the page is ready for the next file at once. */
+function showCrash(e, files) {
+  const { outOfMemory, panic, memory, file, done, total, uncaught } = e.crash;
+  const where = file ? ` while reading ${file} (${fmtBytes(done)} of ${fmtBytes(total)} read)` : "";
+  const command = `auditlens analyze ${files.length === 1 ? files[0].name : "FILE..."}`;
+  const cli = `Use the command-line tool, which reads logs of any size in a fraction of the memory: ${command}`;
+  if (outOfMemory) {
+    showError(
+      "The tab ran out of memory",
+      `The analysis needed more memory than the browser gives this tab${where}; its engine had reached ${fmtBytes(memory)}. Your files are unchanged and nothing was sent anywhere; the page is ready for another try.`,
+      [
+        "Analyse less at once: fewer files, or a shorter stretch of time (split the log, for example split -l 2000000 audit.log part-, and drop one part).",
+        cli,
+        "Close other tabs, or use a 64-bit desktop browser: a tab's engine can hold at most 4 GB.",
+      ],
+    );
+    return;
+  }
+  showError(
+    "The analysis engine stopped",
+    `The engine stopped with an internal error${where}: ${panic ?? e.message}${uncaught ? " (an error the engine did not catch)" : ""}. Your files are unchanged; the page is ready for another try.`,
+    [`Try again. If it happens again with the same file, read it with the command-line tool: ${command}`, "Please report the message above, with the auditlens version, so that it can be fixed."],
+  );
+}
+
 function showError(title, message, details = []) {
   byId("error-title").textContent = title;
   byId("error-message").textContent = message;
@@ -102,6 +138,7 @@ async function analyze(fileList) {
   app.firstProgressMs = null;
   app.files = files;
   notice(null);
+  doneNotice(null);
   filesLine(files);
   byId("progress-files").textContent = files.length === 1 ? files[0].name : plural(files.length, "file");
   updateProgress({ done: 0, total: files.reduce((n, f) => n + f.size, 0), events: 0, elapsed: 0, phase: "reading" });
@@ -117,6 +154,15 @@ async function analyze(fileList) {
     if (mine !== run) return;
     app.result = result;
     app.findings = findings;
+    const unreadable = result.unreadable ?? [];
+    if (result.summary.requests === 0 && unreadable.length) {
+      showError(
+        unreadable.length === files.length ? "The files could not be read" : "No audit events found",
+        unreadable.map(({ file, reason }) => `${file} could not be read: ${reason}.`).join(" "),
+        UNREADABLE_ADVICE,
+      );
+      return;
+    }
     if (result.summary.requests === 0) {
       const diagnostics = result.diagnosticCount ? await app.engine.call("diagnostics", { start: 0, count: 5 }) : [];
       showError(
@@ -127,8 +173,13 @@ async function analyze(fileList) {
       return;
     }
     showResults();
+    doneNotice(unreadable.length ? `Not read to the end: ${unreadable.map(({ file, reason }) => `${file} (${reason})`).join("; ")}. What was read of it is analysed; the Input tab shows where reading stopped. ${UNREADABLE_ADVICE[0]}` : null);
   } catch (e) {
     if (mine !== run || e.message === "cancelled") return;
+    if (e.crash) {
+      showCrash(e, files);
+      return;
+    }
     // A configuration the engine refused is dropped, so the next analysis runs without it.
     if (e.message.includes("rules configuration")) app.rules = null;
     if (e.message.includes("baseline file")) app.baseline = null;

@@ -15,13 +15,25 @@
 // copy of each File stays valid, and the raw text of one event is re-read from it on demand
 // with the byte range the session gives (decompressing gzip files up to that range).
 
-import init, { GzipRange, Part, Session, redactEvent } from "../pkg/auditlens_wasm.js";
+import init, { GzipRange, Part, Session, lastPanic, redactEvent } from "../pkg/auditlens_wasm.js";
 import { isGzip } from "./gzip.js";
-import { readBlob } from "./read.js";
+import { FileReadError, readBlob } from "./read.js";
 
 let wasm = null;
 let session = null;
 let files = [];
+/** Where reading is, for the message if the engine fails: file name, bytes read, bytes in all. */
+let reading = null;
+/** Set once the engine has trapped: its memory may be in any state, so it takes no more calls
+ *  (the page starts a new worker). */
+let broken = null;
+
+// For automated tests and the curious, as `window.auditlens` is on the page: the engine's memory.
+self.auditlens = {
+  get memory() {
+    return wasm?.memory ?? null;
+  },
+};
 
 const PROGRESS_EVERY_MS = 100;
 
@@ -131,27 +143,42 @@ const ops = {
     const push = (i) => (chunk) => session.push(ids[i], chunk);
     const progress = (bytes) => {
       done += bytes;
+      if (reading) reading.done = done;
       report("reading", done === bytes);
     };
     // Parts helpers read that were appended, and parts read here in order after all.
     const partsRead = { appended: 0, inOrder: 0 };
+    // Files that could not be read to their end: named in the result and, as a read-error
+    // diagnostic, in the session; what was read of them stays analysed.
+    const unreadable = [];
+    reading = { file: null, done: 0, total };
     for (let i = 0; i < list.length; i++) {
       const file = list[i];
+      reading.file = file.name;
       const starts = parts?.[i] ?? [0];
       const ends = [...starts.slice(1), file.size];
-      await readBlob(file.slice(0, ends[0]), push(i), progress);
-      for (let k = 1; k < starts.length; k++) {
-        const bytes = await takePart(i, k);
-        if (bytes && appendPart(ids[i], bytes)) {
-          partsRead.appended += 1;
-          continue;
+      try {
+        await readBlob(file.slice(0, ends[0]), push(i), progress);
+        for (let k = 1; k < starts.length; k++) {
+          const bytes = await takePart(i, k);
+          if (bytes && appendPart(ids[i], bytes)) {
+            partsRead.appended += 1;
+            continue;
+          }
+          // Not plain JSON lines of audit events after all: this part and the rest, in order.
+          partsRead.inOrder += starts.length - k;
+          await readBlob(file.slice(starts[k]), push(i), progress);
+          break;
         }
-        // Not plain JSON lines of audit events after all: this part and the rest, in order.
-        partsRead.inOrder += starts.length - k;
-        await readBlob(file.slice(starts[k]), push(i), progress);
-        break;
+        session.finishFile(ids[i]);
+      } catch (e) {
+        // The browser refusing the file's bytes (it was changed, moved or removed after it was
+        // chosen; permissions); anything else is the engine's and goes up.
+        if (!(e instanceof FileReadError)) throw e;
+        const reason = e.message;
+        unreadable.push({ file: file.name, reason });
+        session.readFailed(ids[i], reason);
       }
-      session.finishFile(ids[i]);
     }
     // Parts no longer needed (their file was read in order after all) are let go.
     takingParts = false;
@@ -169,6 +196,7 @@ const ops = {
       memory: memoryBytes(),
       partsRead,
       granted: grantedResult,
+      unreadable,
       // Of `elapsed`: reading (with parts appended); the rest is ordering and scoring.
       readMs,
     };
@@ -308,10 +336,31 @@ self.onmessage = async (message) => {
     const handler = ops[op];
     if (!handler) throw new Error(`unknown operation ${op}`);
     if (op !== "init" && !wasm) throw new Error("the engine is not loaded");
+    if (broken) throw new Error("the engine stopped after an earlier failure");
     const value = await handler(args ?? {});
     if (value instanceof Transfer) self.postMessage({ id, ok: true, value: value.value }, value.list);
     else post({ id, ok: true, value });
   } catch (e) {
-    post({ id, ok: false, error: e?.message ?? String(e) });
+    post({ id, ok: false, error: e?.message ?? String(e), crash: crashOf(e) });
   }
 };
+
+/**
+ * What a failure says about the engine, or null when it is an ordinary error (a file or
+ * setting the engine refused). A wasm trap is a crash: Rust aborts on a panic and on an
+ * allocation the tab's memory cannot grow to hold; a panic leaves its message (`lastPanic`),
+ * so a trap without one, or a RangeError about memory, is the tab running out of memory.
+ */
+function crashOf(e) {
+  const trapped = e instanceof WebAssembly.RuntimeError;
+  const memoryError = e instanceof RangeError && /memory|allocat/i.test(e.message);
+  if (!trapped && !memoryError) return null;
+  let panic = null;
+  try {
+    panic = lastPanic() ?? null;
+  } catch {
+    panic = null;
+  }
+  broken = { at: reading };
+  return { outOfMemory: memoryError || !panic, panic, memory: memoryBytes(), file: reading?.file ?? null, done: reading?.done ?? 0, total: reading?.total ?? 0 };
+}

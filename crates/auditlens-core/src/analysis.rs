@@ -292,6 +292,32 @@ impl Analysis {
         }
     }
 
+    /// Ends a file that could not be read to its end (removed or changed while being read, a
+    /// disk error): what was read stays analysed, and a `read-error` diagnostic at the place
+    /// where reading stopped says why (`reason`, as the reader gave it).
+    pub fn read_failed(&mut self, file: FileId, reason: &str) {
+        let Some(input) = self.files.get(file.0 as usize) else {
+            return;
+        };
+        if input.finished {
+            return;
+        }
+        let (lines, offset) = input.reader.position();
+        let message = format!(
+            "the file could not be read past byte {offset} ({reason}); what came before was \
+             analysed (was it moved, changed or removed while it was read? read it again, or \
+             copy it somewhere stable first)"
+        );
+        let at = crate::diagnostics::At {
+            line: lines + 1,
+            offset,
+        };
+        let diagnostic = Diagnostic::error(&input.name, at, DiagnosticKind::ReadError, message);
+        self.store.current_file = file.0 as usize;
+        self.store.diagnostic(diagnostic);
+        self.finish_file(file);
+    }
+
     /// Ends every file and puts the requests in time order. Pushes after this are ignored.
     pub fn finish(&mut self) {
         if self.finished {

@@ -37,6 +37,9 @@ pub enum DiagnosticKind {
     /// A key that appears more than once in one JSON object: the last value was read (as Go,
     /// jq and SIEMs read it) and the event kept.
     DuplicateKey,
+    /// The file could not be read to its end (removed or changed while read, a disk error);
+    /// what came before was analysed.
+    ReadError,
 }
 
 impl DiagnosticKind {
@@ -55,6 +58,7 @@ impl DiagnosticKind {
             DiagnosticKind::MissingFields => "missing-fields",
             DiagnosticKind::ConflictingAuditId => "conflicting-audit-id",
             DiagnosticKind::DuplicateKey => "duplicate-key",
+            DiagnosticKind::ReadError => "read-error",
         }
     }
 }

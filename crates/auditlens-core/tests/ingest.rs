@@ -561,3 +561,50 @@ fn several_files_form_one_analysis() {
     assert_eq!(s.events, 74);
     assert_eq!(s.files[1].requests, 23);
 }
+
+#[test]
+fn a_file_that_cannot_be_read_to_its_end_keeps_what_was_read_and_says_where_it_stopped() {
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"r{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"alice"}},"sourceIPs":["10.0.0.1"],"objectRef":{{"resource":"pods"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2026-03-02T10:00:0{i}Z","stageTimestamp":"2026-03-02T10:00:0{i}Z"}}"#
+            ) + "\n"
+        })
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let whole = analyze("log.jsonl", lines.concat().as_bytes());
+    // Two whole lines and half of the third are read, then the reader fails.
+    let read = format!("{}{}", lines[0], lines[1]);
+    let half = &lines[2][..lines[2].len() / 2];
+    let mut analysis = Analysis::new(Limits::default());
+    let file = analysis.add_file("log.jsonl");
+    analysis.push(file, read.as_bytes());
+    analysis.push(file, half.as_bytes());
+    analysis.read_failed(file, "NotReadableError: the file changed");
+    analysis.push(file, lines[3].as_bytes());
+    analysis.finish();
+    let failed: Vec<_> = analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::ReadError)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].file, "log.jsonl");
+    assert_eq!(failed[0].severity, DiagnosticSeverity::Error);
+    assert_eq!(
+        (failed[0].line, failed[0].offset),
+        (3, (read.len() + half.len()) as u64)
+    );
+    assert!(failed[0]
+        .message
+        .contains("NotReadableError: the file changed"));
+    let summary = analysis.summary();
+    assert_eq!(
+        summary.files[0].diagnostics,
+        analysis.diagnostics().len() as u64
+    );
+    // What was read stays: the first two lines' events, and nothing pushed after the failure.
+    let events_in = |lines: &[&str]| analyze("part", lines.concat().as_bytes()).summary().events;
+    assert_eq!(summary.events, events_in(&lines[..2]));
+    assert_eq!((summary.events, whole.summary().events), (2, 4));
+}

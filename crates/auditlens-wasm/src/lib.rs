@@ -60,6 +60,28 @@ pub fn redact_event(text: &str) -> String {
     auditlens_core::redact::redact_event(text).into_owned()
 }
 
+/// The message of the last panic in this instance, if one happened. A panic aborts (a trap in
+/// JavaScript, `RuntimeError: unreachable`), as does an allocation that the tab's memory cannot
+/// grow to hold; the page tells them apart with this: a trap without a panic ran out of memory.
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.lock().ok().and_then(|last| last.clone())
+}
+
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Records panics for [`last_panic`]; once per instance.
+fn watch_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if let Ok(mut last) = LAST_PANIC.lock() {
+                *last = Some(info.to_string());
+            }
+        }));
+    });
+}
+
 fn to_json(value: &impl Serialize) -> String {
     // The view types hold only strings, numbers, lists and maps with string keys: they always
     // serialize. Should that change, an empty object is better than a trap in the tab.
@@ -120,6 +142,7 @@ impl Part {
     /// configuration, or empty for the built-in one.
     #[wasm_bindgen(constructor)]
     pub fn new(names: Vec<String>, file: u32, start: f64, rules: &str) -> Result<Part, JsValue> {
+        watch_panics();
         let mut analysis = Analysis::new(Limits::default());
         if !rules.is_empty() {
             analysis = analysis.with_rules(parse_rules(rules)?);
@@ -158,6 +181,7 @@ impl Session {
     /// A session with the core's default limits.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Session {
+        watch_panics();
         Session {
             analysis: Analysis::new(Limits::default()),
             files: Vec::new(),
@@ -288,6 +312,15 @@ impl Session {
     pub fn finish_file(&mut self, file: u32) -> Result<(), JsValue> {
         let id = self.file(file)?;
         self.analysis.finish_file(id);
+        Ok(())
+    }
+
+    /// Ends a file the page could not read to its end (`reason`: the browser's error); what
+    /// was read stays, with a `read-error` diagnostic naming the file and the place.
+    #[wasm_bindgen(js_name = readFailed)]
+    pub fn read_failed(&mut self, file: u32, reason: &str) -> Result<(), JsValue> {
+        let id = self.file(file)?;
+        self.analysis.read_failed(id, reason);
         Ok(())
     }
 

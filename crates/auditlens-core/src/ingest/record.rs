@@ -567,7 +567,11 @@ mod duplicate_key_tests {
             last_of_duplicate_keys(r#"{"a":1,"b":[{"c":"x","c":"y"}],"a":{"d":2,"d":3},"a":4}"#)
                 .unwrap();
         assert_eq!(text, r#"{"a":4,"b":[{"c":"y"}]}"#);
-        assert_eq!(keys, ["c", "d", "a"], "each key named once, in the order met");
+        assert_eq!(
+            keys,
+            ["c", "d", "a"],
+            "each key named once, in the order met"
+        );
         let (text, keys) = last_of_duplicate_keys(r#"{"x":{"d":2,"d":3.5}}"#).unwrap();
         assert_eq!(
             (text.as_str(), keys.as_slice()),
