@@ -51,17 +51,21 @@ done
 wait "$reader" || { log "the reader failed:"; tail -5 "$out/stderr" >&2; exit 1; }
 end=$(date +%s.%N)
 awk -v t="$end" -v s="$start" '
-  { secs[NR] = $1; read[NR] = $2; rss[NR] = $3; rate[NR] = $4 }
+  { secs[NR] = $1; read[NR] = $2; rss[NR] = $3; rate[NR] = $4; if ($2 > last_read) { reading = NR; last_read = $2 } }
   END {
-    n = NR; if (n < 10) { print "too few samples for a summary; use a larger SIZE"; exit }
-    tenth = int(n / 10); if (tenth < 1) tenth = 1
-    for (i = 1; i <= tenth; i++) { first += rate[i] }
-    for (i = n - tenth; i < n; i++) { last += rate[i] }
+    # The last reading sample ends part-way through its interval: left out of the rates.
+    n = reading - 1; if (n < 10) { print "too few samples for a summary; use a larger SIZE"; exit }
+    tenth = int(n / 10); mid = int(n / 2)
+    for (i = 1; i <= tenth; i++) first += rate[i]
+    for (i = n - tenth + 1; i <= n; i++) last += rate[i]
     first /= tenth; last /= tenth
-    max = 0; for (i = 1; i <= n; i++) if (rss[i] > max) max = rss[i]
-    printf "\n%d samples over %.0f s; %.0f MB read, %.0f MB/s overall\n", n, t - s, read[n], read[n] / (t - s)
-    printf "throughput: first tenth %.0f MB/s, last tenth (before the final sample) %.0f MB/s, ratio %.2f\n", first, last, last / first
-    printf "resident memory: at 10%% %.0f MB, 50%% %.0f MB, 90%% %.0f MB, peak %.0f MB; peak / at-10%% %.2f\n", rss[tenth], rss[int(n / 2)], rss[n - tenth], max, max / rss[tenth]
+    peak = 0; for (i = 1; i <= NR; i++) if (rss[i] > peak) peak = rss[i]
+    early = (rss[mid] - rss[tenth]) / (read[mid] - read[tenth]) * 1000
+    late = (rss[n] - rss[mid]) / (read[n] - read[mid]) * 1000
+    printf "\n%d samples over %.0f s, %d of them while reading; %.0f MB read, %.0f MB/s overall\n", NR, t - s, reading, read[reading], read[reading] / (t - s)
+    printf "throughput while reading: first tenth of the samples %.0f MB/s, last tenth %.0f MB/s, ratio %.2f\n", first, last, last / first
+    printf "resident memory while reading: %.0f MB at %.0f MB read, %.0f at %.0f, %.0f at %.0f; peak %.0f MB (after reading: ordering and scoring)\n", rss[tenth], read[tenth], rss[mid], read[mid], rss[n], read[n], peak
+    printf "growth per GB read: %.0f MB in the first half, %.0f MB in the second (ratio %.2f)\n", early, late, late / early
   }' "$out/samples"
 log "the reader's last lines:"
 tail -3 "$out/stdout" >&2

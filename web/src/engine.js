@@ -106,7 +106,8 @@ export class Engine {
       return;
     }
     const error = new Error(message.error);
-    error.crash = message.crash ?? null;
+    // What helpers read counts as read.
+    error.crash = message.crash ? { ...message.crash, done: message.crash.done + this.helperBytes } : null;
     waiter.reject(error);
     // A worker whose engine crashed takes no more calls: a fresh one takes its place.
     if (message.crash) this.restart(message.error, message.crash);

@@ -93,8 +93,10 @@ function takePart(file, part) {
 function appendPart(file, bytes) {
   try {
     return session.appendPart(file, new Uint8Array(bytes));
-  } catch {
+  } catch (e) {
     // Bytes the session refuses as damaged change nothing: reading the part here is as good.
+    // A trap (out of memory) is no refusal: it goes up.
+    if (isTrap(e)) throw e;
     return false;
   }
 }
@@ -351,10 +353,17 @@ self.onmessage = async (message) => {
  * allocation the tab's memory cannot grow to hold; a panic leaves its message (`lastPanic`),
  * so a trap without one, or a RangeError about memory, is the tab running out of memory.
  */
+function isTrap(e) {
+  return e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /memory|allocat/i.test(e.message)) || TRAPPED_BEFORE.test(e?.message ?? "");
+}
+
+/** wasm-bindgen's error for an object still borrowed by a call that trapped: a call after a
+ *  trap whose error was lost on the way. */
+const TRAPPED_BEFORE = /recursive use of an object detected/;
+
 function crashOf(e) {
-  const trapped = e instanceof WebAssembly.RuntimeError;
-  const memoryError = e instanceof RangeError && /memory|allocat/i.test(e.message);
-  if (!trapped && !memoryError) return null;
+  if (!isTrap(e)) return null;
+  const memoryError = e instanceof RangeError;
   let panic = null;
   try {
     panic = lastPanic() ?? null;

@@ -125,6 +125,11 @@ test(`a ${MB} MB log in the page: no crash, time and peak memory`, { skip: !ENAB
   const seconds = (Date.now() - started) / 1000;
   clearInterval(sampler);
   const state = await page.evaluate(() => document.body.dataset.state);
+  if (state === "error") {
+    // Past what the tab can hold: what the user sees then.
+    const shown = await page.evaluate(() => ["error-title", "error-message", "error-details"].map((id) => document.getElementById(id).textContent));
+    console.log(`# page stopped after ${seconds.toFixed(1)} s; Chromium RSS peak ${mbs(peak.total)} MB in all, ${mbs(peak.largest)} MB in the largest process; it shows:\n#   ${shown.join("\n#   ")}`);
+  }
   const result = await page.evaluate(() => ({ summary: window.auditlens.result?.summary, memory: window.auditlens.result?.memory, elapsed: window.auditlens.result?.elapsed, findings: window.auditlens.findings.length, partsRead: window.auditlens.result?.partsRead, readMs: window.auditlens.result?.readMs, firstProgressInPage: window.auditlens.firstProgressMs, workers: 1 + window.auditlens.engine.parallelism.helpers }));
   console.log(`# file: ${mbs(size)} MB, ${result.summary?.requests ?? "?"} requests, ${result.findings} findings`);
   const workerRate = size / 1e6 / (result.elapsed / 1000);

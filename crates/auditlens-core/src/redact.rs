@@ -103,18 +103,81 @@ fn replace(value: &mut Value) -> bool {
     true
 }
 
-/// `Bearer <token>` anywhere in a string (an annotation, a header copied into one): each
-/// token replaced.
-fn redact_bearer(text: &mut String) -> bool {
-    const BEARER: &str = "bearer ";
+/// A message or command line with the credentials it quotes replaced: `Bearer` and `Basic`
+/// tokens, the value of a `password=`, `token=`, `secret=` or similar word (`--password=x`,
+/// `?token=x`), the value after `-p` or `--password` given as its own word, and the password of
+/// a URL (`https://user:pw@host`).
+pub fn redact_text(text: String) -> String {
+    let mut text = text;
+    redact_bearer(&mut text);
+    redact_scheme(&mut text, "basic ");
+    let mut out = String::with_capacity(text.len());
+    let mut hide_next = false;
+    for (index, piece) in text.split_inclusive(char::is_whitespace).enumerate() {
+        let word = piece.trim_end();
+        let blank = &piece[word.len()..];
+        let lower = word.to_ascii_lowercase();
+        if hide_next && !word.is_empty() && !word.starts_with('-') {
+            out.push_str(REDACTED);
+            out.push_str(blank);
+            hide_next = false;
+            continue;
+        }
+        hide_next = index > 0 && (lower == "--password" || lower == "--token" || lower == "-p");
+        out.push_str(&redact_word(word, &lower));
+        out.push_str(blank);
+    }
+    out
+}
+
+/// One word with a `key=value` credential or a URL password redacted.
+fn redact_word<'w>(word: &'w str, lower: &str) -> Cow<'w, str> {
+    const KEYS: &[&str] = &[
+        "password=",
+        "passwd=",
+        "pwd=",
+        "token=",
+        "secret=",
+        "apikey=",
+        "api_key=",
+        "api-key=",
+        "access_key=",
+        "secret_key=",
+        "client_secret=",
+    ];
+    if let Some((at, key)) = KEYS.iter().find_map(|k| lower.find(k).map(|at| (at, k))) {
+        let start = at + key.len();
+        let end = word[start..]
+            .find(['&', '"', '\'', ';', ','])
+            .map_or(word.len(), |e| start + e);
+        if end > start {
+            return Cow::Owned(format!("{}{REDACTED}{}", &word[..start], &word[end..]));
+        }
+    }
+    if let Some(scheme) = lower.find("://") {
+        let rest = &word[scheme + 3..];
+        let host_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..host_end].rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                let start = scheme + 3 + colon + 1;
+                let end = scheme + 3 + at;
+                return Cow::Owned(format!("{}{REDACTED}{}", &word[..start], &word[end..]));
+            }
+        }
+    }
+    Cow::Borrowed(word)
+}
+
+/// `<scheme> <token>` (case-blind) anywhere in a string: each token replaced.
+fn redact_scheme(text: &mut String, scheme: &str) -> bool {
     let mut changed = false;
     let mut from = 0;
-    while let Some(at) = text[from..].to_ascii_lowercase().find(BEARER) {
-        let start = from + at + BEARER.len();
+    while let Some(at) = text[from..].to_ascii_lowercase().find(scheme) {
+        let start = from + at + scheme.len();
         let rest = &text[start..];
         let end = start
             + rest
-                .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
+                .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '\'')
                 .unwrap_or(rest.len());
         if end > start && &text[start..end] != REDACTED {
             text.replace_range(start..end, REDACTED);
@@ -123,6 +186,12 @@ fn redact_bearer(text: &mut String) -> bool {
         from = start;
     }
     changed
+}
+
+/// `Bearer <token>` anywhere in a string (an annotation, a header copied into one): each
+/// token replaced.
+fn redact_bearer(text: &mut String) -> bool {
+    redact_scheme(text, "bearer ")
 }
 
 #[cfg(test)]
@@ -236,5 +305,51 @@ mod tests {
             redact_event(&already.to_string()),
             Cow::Borrowed(_)
         ));
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::redact_text;
+
+    fn shown(text: &str) -> String {
+        redact_text(text.to_string())
+    }
+
+    #[test]
+    fn credentials_quoted_in_a_message_are_redacted_and_the_rest_kept() {
+        assert_eq!(
+            shown(r#"curl -H "Authorization: Bearer eyJhbGc.x-y" http://10.0.0.9/k | sh"#),
+            r#"curl -H "Authorization: Bearer [redacted]" http://10.0.0.9/k | sh"#
+        );
+        assert_eq!(
+            shown("curl -H 'Authorization: Basic dXNlcjpwdw==' https://x"),
+            "curl -H 'Authorization: Basic [redacted]' https://x"
+        );
+        assert_eq!(
+            shown("mysql --password=hunter2 -u root; psql postgres://app:s3cr3t@db:5432/x"),
+            "mysql --password=[redacted] -u root; psql postgres://app:[redacted]@db:5432/x"
+        );
+        assert_eq!(
+            shown("wget https://h/x?token=abc&user=u"),
+            "wget https://h/x?token=[redacted]&user=u"
+        );
+        assert_eq!(
+            shown("vault login --token s.abc123 -method=token"),
+            "vault login --token [redacted] -method=token"
+        );
+        assert_eq!(
+            shown("mysql -u root -p pw1 db"),
+            "mysql -u root -p [redacted] db"
+        );
+        // Nothing to hide: the text as it was, blanks included.
+        for plain in [
+            "bash -c id",
+            "cat /var/run/secrets/kubernetes.io/serviceaccount/token",
+            "curl  https://user@host/x\tdone",
+            "ls -p",
+        ] {
+            assert_eq!(shown(plain), plain);
+        }
     }
 }

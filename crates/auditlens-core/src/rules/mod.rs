@@ -272,12 +272,14 @@ impl RuleEngine {
 }
 
 /// A hit of the rule `meta`.
+/// A rule's hit. Its message may quote what the request carried (an exec command line, a
+/// URI), so credentials in it are redacted here, once for every output.
 pub(crate) fn hit(meta: &'static RuleMeta, message: String) -> RuleHit {
     RuleHit {
         rule: meta.id,
         severity: meta.severity,
         techniques: meta.techniques,
-        message,
+        message: crate::redact::redact_text(message),
     }
 }
 
