@@ -28,6 +28,9 @@ const app = {
   files: [],
   started: 0,
   firstProgressMs: null,
+  // While files are read: the last progress, and how long without new bytes counts as stalled.
+  lastProgress: null,
+  stallMs: 60_000,
   baseline: null,
   rules: null,
   // The cluster's granted RBAC: {name, text, info} once read, {name, error} when refused.
@@ -136,6 +139,7 @@ async function analyze(fileList) {
   // From the drop to the first events counted, for the large-log benchmark.
   app.started = performance.now();
   app.firstProgressMs = null;
+  app.lastProgress = null;
   app.files = files;
   notice(null);
   doneNotice(null);
@@ -143,6 +147,7 @@ async function analyze(fileList) {
   byId("progress-files").textContent = files.length === 1 ? files[0].name : plural(files.length, "file");
   updateProgress({ done: 0, total: files.reduce((n, f) => n + f.size, 0), events: 0, elapsed: 0, phase: "reading" });
   setState("analyzing");
+  const watchdog = setInterval(() => checkStalled(mine, files), 1000);
   try {
     const granted = app.granted?.text ? { name: app.granted.name, text: app.granted.text } : undefined;
     const result = await app.engine.analyze(files, { baseline: app.baseline?.text, rules: app.rules?.text, granted });
@@ -184,7 +189,32 @@ async function analyze(fileList) {
     if (e.message.includes("rules configuration")) app.rules = null;
     if (e.message.includes("baseline file")) app.baseline = null;
     showError("The analysis stopped", `The engine reported: ${e.message}`, ["Files larger than the tab's memory allows, or a browser without WebAssembly support, can cause this."]);
+  } finally {
+    clearInterval(watchdog);
   }
+}
+
+/**
+ * A browser short of memory can stop handing a file's bytes to the engine without any error:
+ * reading then just stops. While files are read, bytes arrive every few milliseconds; when none
+ * have for `app.stallMs`, the engine is stopped and the page says what happened and what to try,
+ * rather than showing a progress bar that never moves.
+ */
+function checkStalled(mine, files) {
+  const last = app.lastProgress;
+  if (mine !== run || !last || last.phase !== "reading") return;
+  if (performance.now() - last.changedAt < app.stallMs) return;
+  run++;
+  app.engine.cancel();
+  showError(
+    "Reading stopped",
+    `The browser stopped handing the files to the engine after ${fmtBytes(last.done)} of ${fmtBytes(last.total)}, with no error, and nothing more arrived for ${Math.round(app.stallMs / 1000)} seconds. This happens when the tab runs short of memory. Your files are unchanged; the page is ready for another try.`,
+    [
+      "Analyse less at once: fewer files, or a shorter stretch of time (split the log, for example split -l 2000000 audit.log part-, and drop one part).",
+      `Use the command-line tool, which reads logs of any size in a fraction of the memory: auditlens analyze ${files.length === 1 ? files[0].name : "FILE..."}`,
+      "Close other tabs, or use a 64-bit desktop browser with more memory.",
+    ],
+  );
 }
 
 function updateProgress(p) {
@@ -523,6 +553,9 @@ function start() {
   app.engine.onProgress = (p) => {
     if (document.body.dataset.state !== "analyzing") return;
     if (app.firstProgressMs === null && p.events > 0) app.firstProgressMs = performance.now() - app.started;
+    const before = app.lastProgress;
+    const moved = !before || before.done !== p.done || before.phase !== p.phase;
+    app.lastProgress = { phase: p.phase, done: p.done, total: p.total, changedAt: moved ? performance.now() : before.changedAt };
     updateProgress(p);
   };
   app.engine.ready.catch((e) => showError("The engine could not start", e.message, ["This page needs WebAssembly and Web Workers."]));

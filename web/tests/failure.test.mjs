@@ -145,3 +145,28 @@ test("a file changed after it was chosen is named as unreadable, and the other f
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("reading that stops without an error ends in the error state after the stall limit, not a frozen progress bar", async () => {
+  const { file: log, events } = writeLog("stalled.log", 2);
+  const { context, page } = await openPage(env.browser, env.server.url);
+  await page.evaluate(() => {
+    window.auditlens.engine.parallelism.helpers = 0;
+    window.auditlens.stallMs = 3000;
+  });
+  const worker = await engineWorker(page);
+  // The browser handing over no more bytes, as a tab short of memory does: reads never end.
+  await worker.evaluate(() => {
+    const never = () => new Promise(() => {});
+    ReadableStreamBYOBReader.prototype.read = never;
+    ReadableStreamDefaultReader.prototype.read = never;
+  });
+  await page.setInputFiles("input[type=file][multiple]", [log]);
+  await page.waitForSelector("body[data-state=error]", { timeout: 30_000 });
+  assert.equal(await text(page, "error-title"), "Reading stopped");
+  assert.match(await text(page, "error-message"), /stopped handing the files to the engine after 0 B of 2\.\d+ MB/);
+  assert.match(await text(page, "error-details"), /auditlens analyze stalled\.log/);
+  // The stalled engine was replaced: the file reads now.
+  assert.equal(await analyze(page, [log]), "done");
+  assert.equal(await page.evaluate(() => window.auditlens.result.summary.requests), events);
+  await context.close();
+});

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use anyhow::Result;
-use auditlens_core::{Analysis, Finding, Report};
+use auditlens_core::export::{self, Schema};
+use auditlens_core::{Analysis, Finding, Report, Severity};
 
 use crate::args::{AnalyzeArgs, Format};
 use crate::input;
@@ -22,7 +23,7 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
     let mut analysis = loaded.analysis;
     analysis.finish();
     let report = analysis.report();
-    write_report(&report, args, out)?;
+    write_report(&analysis, &report, args, out)?;
     for error in &loaded.io_errors {
         eprintln!("auditlens: cannot read {error}");
     }
@@ -35,7 +36,12 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
     Ok(u8::from(failed))
 }
 
-fn write_report(report: &Report, args: &AnalyzeArgs, out: &mut dyn Write) -> Result<()> {
+fn write_report(
+    analysis: &Analysis,
+    report: &Report,
+    args: &AnalyzeArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
     let from = args.listed_from();
     let listed: Vec<&Finding> = report
         .findings
@@ -66,6 +72,23 @@ fn write_report(report: &Report, args: &AnalyzeArgs, out: &mut dyn Write) -> Res
             }
         }
         Format::Csv => write_csv(&listed, out)?,
+        Format::Ocsf => write_records(analysis, Schema::Ocsf, from, out)?,
+        Format::Ecs => write_records(analysis, Schema::Ecs, from, out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The listed findings as OCSF or ECS records, one JSON document per line.
+fn write_records(
+    analysis: &Analysis,
+    schema: Schema,
+    from: Severity,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for record in export::records(analysis, schema, |f| f.severity >= from) {
+        serde_json::to_writer(&mut *out, &record)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())

@@ -344,6 +344,12 @@ pub enum Format {
     Json,
     /// Findings as CSV, one per row.
     Csv,
+    /// Findings as OCSF 1.5.0 Detection Findings (class 2004), one JSON document per line, each
+    /// with its request as API Activity evidence. See docs/outputs.md.
+    Ocsf,
+    /// Findings as Elastic Common Schema 8.11 alert documents, one per line. See
+    /// docs/outputs.md.
+    Ecs,
 }
 
 #[derive(Debug, Args)]

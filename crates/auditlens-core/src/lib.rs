@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod detection;
 pub mod diagnostics;
+pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod intern;
