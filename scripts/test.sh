@@ -26,6 +26,9 @@ cargo test --locked --workspace --exclude auditlens-wasm
 log "fuzz targets, briefly (longer runs: scripts/fuzz.sh SECONDS)"
 bash scripts/fuzz.sh 8
 
+log "OCSF and ECS outputs against the schemas"
+bash scripts/validate-outputs.sh
+
 log "the demo log is what the simulator makes"
 cargo run --locked --quiet --release -p auditlens-cli -- simulate --preset demo \
   | cmp - <(gzip -dc tests/fixtures/demo/demo-audit.log.gz) \

@@ -11,6 +11,11 @@ import { isGzip } from "./gzip.js";
 
 /** Files smaller than this are read by one worker. */
 const MIN_PARALLEL_BYTES = 64 * 1024 * 1024;
+/** Analyses larger than this (all files together) are read by one worker. Two workers need
+ *  about twice the memory (0.43 to 0.49 of the input against 0.21), and past about 8 GB the
+ *  workers of one tab together reach what Chromium gives a tab's WebAssembly: a 12 GB log with
+ *  two workers stalled there (docs/robustness.md), with one it completes. */
+const MAX_PARALLEL_BYTES = 4 * 1024 * 1024 * 1024;
 /** How much past a planned cut is read at a time while looking for the next line start, and
  *  how far at most (a longer line is not cut: the part before it grows). */
 const CUT_SEARCH_STEP = 64 * 1024;
@@ -67,8 +72,9 @@ export class Engine {
     this.helpers = [];
     this.helperBytes = 0;
     // Workers besides this one that may read parts of a file; `minBytes` is the smallest file
-    // worth cutting. Both may be changed before an analysis (the tests do).
-    this.parallelism = { helpers: Math.min(3, Math.max(0, (navigator.hardwareConcurrency || 1) - 1)), minBytes: MIN_PARALLEL_BYTES };
+    // worth cutting, `maxBytes` the most all files may hold for helpers to be used. Each may be
+    // changed before an analysis (the tests do).
+    this.parallelism = { helpers: Math.min(3, Math.max(0, (navigator.hardwareConcurrency || 1) - 1)), minBytes: MIN_PARALLEL_BYTES, maxBytes: MAX_PARALLEL_BYTES };
     this.start();
   }
 
@@ -145,7 +151,9 @@ export class Engine {
     await this.ready;
     this.helperBytes = 0;
     this.lastProgress = null;
-    const { helpers, minBytes } = this.parallelism;
+    const { minBytes, maxBytes = Infinity } = this.parallelism;
+    const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+    const helpers = totalBytes > maxBytes ? 0 : this.parallelism.helpers;
     const parts = [];
     for (const file of files) parts.push(await planParts(file, helpers + 1, minBytes));
     // Where each file was cut, for the tests and the curious.

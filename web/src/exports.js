@@ -1,4 +1,4 @@
-// Exports: the findings as JSON (the core's schema) and CSV, the baseline as JSON, and a
+// Exports: the findings as JSON (the core's schema), CSV, OCSF and ECS, the baseline as JSON, and a
 // self-contained HTML report of the current view that opens anywhere offline. All are built in
 // the tab and saved as downloads; nothing is sent anywhere.
 
@@ -33,6 +33,14 @@ export function exportFindingsJson(findings) {
 
 export function exportFindingsCsv(findings) {
   download(`auditlens-findings-${stamp()}.csv`, findingsCsv(findings), "text/csv");
+}
+
+/** The findings as OCSF Detection Findings or ECS alert documents, one per line, as the CLI's
+ *  `analyze --format ocsf|ecs` writes them (the engine builds them). */
+export async function exportFindingsSchema(engine, schema) {
+  const text = await engine.call("exportFindings", { schema });
+  if (text !== null) download(`auditlens-findings-${schema}-${stamp()}.jsonl`, text, "application/x-ndjson");
+  return text !== null;
 }
 
 export async function exportBaseline(engine) {

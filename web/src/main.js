@@ -10,7 +10,7 @@
 import { disposeCharts } from "./charts.js";
 import { byId, h, replace } from "./dom.js";
 import { Engine } from "./engine.js";
-import { exportBaseline, exportFindingsCsv, exportFindingsJson, exportReport } from "./exports.js";
+import { exportBaseline, exportFindingsCsv, exportFindingsJson, exportFindingsSchema, exportReport } from "./exports.js";
 import { FindingsPanel } from "./findings.js";
 import { fmtBytes, fmtDuration, fmtInt, plural } from "./format.js";
 import { renderIdentityList, renderProfile } from "./identities.js";
@@ -252,6 +252,9 @@ function showResults() {
     item.disabled = !ready;
     item.title = ready ? "" : "This build of the engine has no baselines to export or load.";
   }
+  for (const item of document.querySelectorAll("[data-export=findings-ocsf], [data-export=findings-ecs]")) {
+    item.disabled = !app.engine.capabilities.schemaExport;
+  }
   const rules = document.querySelector("[data-export=rules-load]");
   rules.disabled = !app.engine.capabilities.rulesConfig;
   rules.title = rules.disabled ? "This build of the engine takes no rules config." : "";
@@ -472,6 +475,8 @@ function wireExportMenu() {
     const panel = app.findingsPanel;
     if (kind === "findings-json") exportFindingsJson(app.findings);
     else if (kind === "findings-csv") exportFindingsCsv(app.findings);
+    else if (kind === "findings-ocsf") await exportFindingsSchema(app.engine, "ocsf");
+    else if (kind === "findings-ecs") await exportFindingsSchema(app.engine, "ecs");
     else if (kind === "baseline-json") await exportBaseline(app.engine);
     else if (kind === "baseline-load") byId("baseline-input").click();
     else if (kind === "rules-load") byId("rules-input").click();

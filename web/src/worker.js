@@ -60,6 +60,7 @@ function capabilities() {
     policy: has("policySuggest"),
     leastPrivilege: has("leastPrivilege"),
     granted: has("loadGranted"),
+    schemaExport: has("exportFindings"),
   };
 }
 
@@ -262,6 +263,7 @@ const ops = {
   policySimulate: ({ text, top }) => parse(session.policySimulate(text, top ?? 10)),
   policySuggest: () => parse(session.policySuggest()),
   baseline: () => (session.baseline ? session.baseline() : null),
+  exportFindings: ({ schema }) => (session.exportFindings ? session.exportFindings(schema) : null),
 
   /** One request and its raw record, re-read from its file; secret values replaced unless
    * `reveal` asks for them. */

@@ -70,6 +70,19 @@ for (const mode of ["served", "single"]) {
       const csv = (await download(page, "findings-csv")).trim().split("\r\n");
       assert.equal(csv[0], "auditID,timestamp,identity,verb,resource,namespace,name,severity,score,rules,reasons,file,line");
       assert.equal(csv.length, expected.findings.length + 1);
+      // OCSF and ECS: one record per finding, in the findings' order (validated against the
+      // schemas by scripts/validate-outputs.sh on the CLI's output of the same engine).
+      const lines = async (kind) => (await download(page, kind)).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const ocsf = await lines("findings-ocsf");
+      assert.deepEqual(
+        ocsf.map((r) => [r.class_uid, r.finding_info.uid, r.risk_score]),
+        expected.findings.map((f) => [2004, f.auditID, f.score]),
+      );
+      const ecs = await lines("findings-ecs");
+      assert.deepEqual(
+        ecs.map((d) => [d.event.kind, d.event.id, d["@timestamp"]]),
+        expected.findings.map((f) => ["alert", f.auditID, f.timestamp]),
+      );
       await page.keyboard.press("1");
       const report = await download(page, "report-html");
       assert.ok(!/<script/i.test(report), "the report holds no script");

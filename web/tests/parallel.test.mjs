@@ -38,13 +38,13 @@ fs.writeFileSync(
 const env = browserAndServer({ dir });
 
 /** Analyses `file` with `helpers` helper workers (files of any size are cut); what it gave. */
-async function run(url, file, helpers) {
+async function run(url, file, helpers, maxBytes = Infinity) {
   const { context, page, problems } = await openPage(env.browser, url);
   const seen = [];
   context.on("request", (r) => seen.push(r.url()));
-  await page.evaluate((n) => {
-    window.auditlens.engine.parallelism = { helpers: n, minBytes: 1 };
-  }, helpers);
+  await page.evaluate(([n, most]) => {
+    window.auditlens.engine.parallelism = { helpers: n, minBytes: 1, maxBytes: most ?? Infinity };
+  }, [helpers, maxBytes === Infinity ? null : maxBytes]);
   assert.equal(await analyze(page, [file]), "done");
   const result = await page.evaluate(async () => {
     const app = window.auditlens;
@@ -83,6 +83,15 @@ for (const mode of ["served", "single"]) {
       const { parts: _a, partsRead: _c, ...expected } = one;
       const { parts: _b, partsRead: _d, ...got } = three;
       assert.deepEqual(got, expected);
+    });
+
+    test("an analysis larger than the parallel limit is read by one worker", async () => {
+      const size = fs.statSync(plain).size;
+      const limited = await run(url(), plain, 2, size - 1);
+      assert.deepEqual(limited.parts, [[0]]);
+      assert.deepEqual(limited.partsRead, { appended: 0, inOrder: 0 });
+      const within = await run(url(), plain, 2, size);
+      assert.equal(within.parts[0].length, 3);
     });
 
     test("a part that is not native JSON lines is read in order instead", async () => {

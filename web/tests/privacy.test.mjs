@@ -75,7 +75,7 @@ async function exerciseEverything(page) {
   await page.waitForSelector("[data-testid=profile-identity]");
   await page.click("#tab-input");
   await page.waitForSelector("#panel-input .card");
-  for (const kind of ["findings-json", "findings-csv", "report-html"]) {
+  for (const kind of ["findings-json", "findings-csv", "findings-ocsf", "findings-ecs", "report-html"]) {
     await page.click("#export-button");
     await Promise.all([page.waitForEvent("download"), page.click(`[data-export=${kind}]`)]);
   }
@@ -209,7 +209,7 @@ for (const [mode, url] of Object.entries(MODES)) {
       await page.uncheck("[data-testid=reveal-secrets]");
       await page.waitForFunction((s) => !document.querySelector(".raw").textContent.includes(s), secret);
       // No export carries the value either.
-      for (const kind of ["findings-json", "findings-csv", "report-html"]) {
+      for (const kind of ["findings-json", "findings-csv", "findings-ocsf", "findings-ecs", "report-html"]) {
         await page.click("#export-button");
         const [download] = await Promise.all([page.waitForEvent("download"), page.click(`[data-export=${kind}]`)]);
         const text = fs.readFileSync(await download.path(), "utf8");

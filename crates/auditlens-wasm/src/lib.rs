@@ -7,7 +7,7 @@
 //! page  ◀─ JSON batches ─  summary / overview / findings(start, n) / incidents / request /
 //!                          neighbours / identity / profile / ruleHits / rules / baseline /
 //!                          policyCheck(text) / policySimulate(text) / policySuggest
-//!                          leastPrivilege(identity)
+//!                          leastPrivilege(identity) / exportFindings(ocsf|ecs)
 //! ```
 //!
 //! A large plain file can be read by several workers: each helper reads one part (just after
@@ -32,6 +32,7 @@ pub mod view;
 
 pub use raw::GzipRange;
 
+use auditlens_core::export;
 use auditlens_core::policy::{self, suggest, volume};
 use auditlens_core::rbac::{least_privilege, GenerateOptions, Granted, Selection};
 use auditlens_core::rules::RuleConfig;
@@ -412,6 +413,24 @@ impl Session {
     /// `loadBaseline` and the CLI's `--baseline` read.
     pub fn baseline(&self) -> String {
         self.analysis.baseline().to_json()
+    }
+
+    /// Every finding as a record of `schema` (`ocsf`: OCSF Detection Findings; `ecs`: Elastic
+    /// Common Schema alerts), one JSON document per line, as `analyze --format ocsf|ecs` writes
+    /// them; an error for another schema.
+    #[wasm_bindgen(js_name = exportFindings)]
+    pub fn export_findings(&self, schema: &str) -> Result<String, JsValue> {
+        let schema = match schema {
+            "ocsf" => export::Schema::Ocsf,
+            "ecs" => export::Schema::Ecs,
+            other => return Err(into_error(format!("no export schema {other:?}"))),
+        };
+        let mut out = String::new();
+        for record in export::records(&self.analysis, schema, |_| true) {
+            out.push_str(&record.to_string());
+            out.push('\n');
+        }
+        Ok(out)
     }
 
     /// How many diagnostics were kept.

@@ -131,9 +131,8 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
         ),
         (
             "threat",
-            (!techniques.is_empty()).then(|| {
-                json!({ "framework": "MITRE ATT&CK", "technique": { "id": techniques } })
-            }),
+            (!techniques.is_empty())
+                .then(|| json!({ "framework": "MITRE ATT&CK", "technique": { "id": techniques } })),
         ),
         (
             "related",

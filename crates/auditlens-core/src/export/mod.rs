@@ -131,9 +131,11 @@ impl Context<'_> {
     }
     /// When the request was received, in milliseconds since the epoch.
     pub fn time_ms(&self) -> Option<i64> {
-        self.request.map(|e| e.received.div_euclid(1000)).or_else(|| {
-            crate::time::parse_rfc3339(&self.finding.timestamp).map(|m| m.div_euclid(1000))
-        })
+        self.request
+            .map(|e| e.received.div_euclid(1000))
+            .or_else(|| {
+                crate::time::parse_rfc3339(&self.finding.timestamp).map(|m| m.div_euclid(1000))
+            })
     }
     /// The rules the finding matched, most severe first.
     pub fn rules(&self) -> Vec<&'static RuleMeta> {
@@ -172,7 +174,10 @@ impl Context<'_> {
         let f = self.finding;
         match self.rules().first() {
             Some(rule) => rule.title.to_string(),
-            None => format!("Unusual request by {}: {} {}", f.identity, f.verb, f.resource),
+            None => format!(
+                "Unusual request by {}: {} {}",
+                f.identity, f.verb, f.resource
+            ),
         }
     }
     /// The most telling reason (the scorer puts it first), or the title.

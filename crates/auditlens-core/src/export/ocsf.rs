@@ -52,9 +52,18 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
             "related_events",
             Some(json!([object(vec![
                 ("uid", Some(json!(f.request_key()))),
-                ("type_uid", Some(json!(API_ACTIVITY_UID * 100 + activity_id))),
-                ("type_name", Some(json!(format!("API Activity: {activity}")))),
-                ("product_uid", string(f.audit_id.as_deref().unwrap_or_default())),
+                (
+                    "type_uid",
+                    Some(json!(API_ACTIVITY_UID * 100 + activity_id))
+                ),
+                (
+                    "type_name",
+                    Some(json!(format!("API Activity: {activity}")))
+                ),
+                (
+                    "product_uid",
+                    string(f.audit_id.as_deref().unwrap_or_default())
+                ),
             ])])),
         ),
     ]);
@@ -74,7 +83,10 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
         ("time", Some(json!(time.unwrap_or(0)))),
         ("message", Some(json!(c.headline()))),
         ("risk_score", Some(json!(f.score))),
-        ("is_alert", Some(json!(f.severity >= crate::Severity::Medium))),
+        (
+            "is_alert",
+            Some(json!(f.severity >= crate::Severity::Medium)),
+        ),
         ("finding_info", Some(finding_info)),
         ("evidences", Some(json!([evidence(c)]))),
         ("resources", resource(c).map(|r| json!([r]))),
@@ -153,7 +165,10 @@ fn evidence(c: &Context<'_>) -> Value {
         ("group", c.api_group().map(|g| json!({ "name": g }))),
         ("version", c.api_version().and_then(string)),
         ("request", Some(json!({ "uid": f.request_key() }))),
-        ("response", Some(response).filter(|r| r.as_object().is_some_and(|o| !o.is_empty()))),
+        (
+            "response",
+            Some(response).filter(|r| r.as_object().is_some_and(|o| !o.is_empty())),
+        ),
     ]);
     let (path, query) = split_uri(c.request_uri().unwrap_or_default());
     let http_request = object(vec![
