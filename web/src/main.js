@@ -30,7 +30,7 @@ const app = {
   firstProgressMs: null,
   // While files are read: the last progress, and how long without new bytes counts as stalled.
   lastProgress: null,
-  stallMs: 60_000,
+  stallMs: 120_000,
   baseline: null,
   rules: null,
   // The cluster's granted RBAC: {name, text, info} once read, {name, error} when refused.
