@@ -74,29 +74,33 @@ const UNREADABLE_ADVICE = [
   "A file changes under the page when it is moved, renamed, written to or removed after it was chosen, or when the browser may no longer read it: copy the log somewhere stable and drop the copy.",
 ];
 
+/** The command that reads `files` outside the browser. */
+const cliCommand = (files) => `auditlens analyze ${files.length === 1 ? files[0].name : "FILE..."}`;
+
+/** What to try when the tab had too little memory for `files`; `browser` is the last line. */
+const lessMemoryAdvice = (files, browser) => [
+  "Analyse less at once: fewer files, or a shorter stretch of time (split the log, for example split -l 2000000 audit.log part-, and drop one part).",
+  `Use the command-line tool, which reads logs of any size in a fraction of the memory: ${cliCommand(files)}`,
+  browser,
+];
+
 /** The engine stopped: out of memory, or an internal error. Says what happened, how far it
  *  got, and what to try; the page is ready for the next file at once. */
 function showCrash(e, files) {
   const { outOfMemory, panic, memory, file, done, total, uncaught } = e.crash;
   const where = file ? ` while reading ${file} (${fmtBytes(done)} of ${fmtBytes(total)} read)` : "";
-  const command = `auditlens analyze ${files.length === 1 ? files[0].name : "FILE..."}`;
-  const cli = `Use the command-line tool, which reads logs of any size in a fraction of the memory: ${command}`;
   if (outOfMemory) {
     showError(
       "The tab ran out of memory",
       `The analysis needed more memory than the browser gives this tab${where}; its engine had reached ${fmtBytes(memory)}. Your files are unchanged and nothing was sent anywhere; the page is ready for another try.`,
-      [
-        "Analyse less at once: fewer files, or a shorter stretch of time (split the log, for example split -l 2000000 audit.log part-, and drop one part).",
-        cli,
-        "Close other tabs, or use a 64-bit desktop browser: a tab's engine can hold at most 4 GB.",
-      ],
+      lessMemoryAdvice(files, "Close other tabs, or use a 64-bit desktop browser: a tab's engine can hold at most 4 GB."),
     );
     return;
   }
   showError(
     "The analysis engine stopped",
     `The engine stopped with an internal error${where}: ${panic ?? e.message}${uncaught ? " (an error the engine did not catch)" : ""}. Your files are unchanged; the page is ready for another try.`,
-    [`Try again. If it happens again with the same file, read it with the command-line tool: ${command}`, "Please report the message above, with the auditlens version, so that it can be fixed."],
+    [`Try again. If it happens again with the same file, read it with the command-line tool: ${cliCommand(files)}`, "Please report the message above, with the auditlens version, so that it can be fixed."],
   );
 }
 
@@ -209,11 +213,7 @@ function checkStalled(mine, files) {
   showError(
     "Reading stopped",
     `The browser stopped handing the files to the engine after ${fmtBytes(last.done)} of ${fmtBytes(last.total)}, with no error, and nothing more arrived for ${Math.round(app.stallMs / 1000)} seconds. This happens when the tab runs short of memory. Your files are unchanged; the page is ready for another try.`,
-    [
-      "Analyse less at once: fewer files, or a shorter stretch of time (split the log, for example split -l 2000000 audit.log part-, and drop one part).",
-      `Use the command-line tool, which reads logs of any size in a fraction of the memory: auditlens analyze ${files.length === 1 ? files[0].name : "FILE..."}`,
-      "Close other tabs, or use a 64-bit desktop browser with more memory.",
-    ],
+    lessMemoryAdvice(files, "Close other tabs, or use a 64-bit desktop browser with more memory."),
   );
 }
 

@@ -21,12 +21,12 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
     let f = c.finding;
     let rules = c.rules();
     let ip = c.client_ip().map(|ip| ip.to_string());
-    let impersonated = !f.actor.is_empty() && f.actor != f.identity;
+    let impersonator = c.impersonator();
     let (path, query) = split_uri(c.request_uri().unwrap_or_default());
-    let mut related_users = vec![f.identity.clone()];
-    if impersonated {
-        related_users.insert(0, f.actor.clone());
-    }
+    let related_users: Vec<&str> = impersonator
+        .into_iter()
+        .chain([f.identity.as_str()])
+        .collect();
     let related_ips: Vec<String> = c
         .source_ips()
         .iter()
@@ -34,9 +34,9 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
         .map(|ip| ip.to_string())
         .collect();
     let techniques = c.techniques();
-    let user = if impersonated {
+    let user = if let Some(actor) = impersonator {
         object(vec![
-            ("name", Some(json!(f.actor))),
+            ("name", Some(json!(actor))),
             ("effective", Some(json!({ "name": f.identity }))),
         ])
     } else {
@@ -142,29 +142,25 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
             ])),
         ),
         ("kubernetes", Some(json!({ "audit": audit(c) }))),
-        (
-            "auditlens",
-            Some(object(vec![
-                ("score", Some(json!(f.score))),
-                ("severity", Some(json!(f.severity))),
-                ("identity_class", string(&f.class)),
-                ("reasons", Some(json!(f.reasons))),
-                ("rules", Some(json!(f.rules))),
-                ("file", Some(json!(f.file))),
-                ("line", Some(json!(f.line))),
-                ("incident", f.incident.map(Value::from)),
-                ("group", Some(json!(c.group))),
-            ])),
-        ),
+        ("auditlens", Some(own_fields(c))),
     ])
+}
+
+/// What ECS has no field for: the score and severity, the group key, and what OCSF also keeps.
+fn own_fields(c: &Context<'_>) -> Value {
+    let mut fields = c.own_fields();
+    fields.push(("score", Some(json!(c.finding.score))));
+    fields.push(("severity", Some(json!(c.finding.severity))));
+    fields.push(("group", Some(json!(c.group))));
+    object(fields)
 }
 
 /// The request's own fields, as the Kubernetes integration names them (`kubernetes.audit.*`).
 fn audit(c: &Context<'_>) -> Value {
     let f = c.finding;
-    let impersonated = !f.actor.is_empty() && f.actor != f.identity;
+    let impersonated = c.impersonator().is_some();
     let groups = c.groups();
-    let username = if impersonated { &f.actor } else { &f.identity };
+    let username = c.impersonator().unwrap_or(&f.identity);
     object(vec![
         ("auditID", string(f.audit_id.as_deref().unwrap_or_default())),
         ("verb", Some(json!(f.verb))),

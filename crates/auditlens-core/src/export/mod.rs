@@ -111,6 +111,24 @@ impl Context<'_> {
             crate::model::Decision::Unknown => None,
         }
     }
+    /// The authenticated user, when it acted as another identity (impersonation).
+    pub fn impersonator(&self) -> Option<&str> {
+        let f = self.finding;
+        (!f.actor.is_empty() && f.actor != f.identity).then_some(f.actor.as_str())
+    }
+    /// What neither schema has a field for, under `auditlens` in both: the identity's class,
+    /// the reasons, the rules, the source line and the incident.
+    pub fn own_fields(&self) -> Vec<(&'static str, Option<Value>)> {
+        let f = self.finding;
+        vec![
+            ("identity_class", string(&f.class)),
+            ("reasons", Some(serde_json::json!(f.reasons))),
+            ("rules", Some(serde_json::json!(f.rules))),
+            ("file", Some(serde_json::json!(f.file))),
+            ("line", Some(serde_json::json!(f.line))),
+            ("incident", f.incident.map(Value::from)),
+        ]
+    }
     /// The effective identity's groups: the impersonated groups when the actor impersonated.
     pub fn groups(&self) -> Vec<&str> {
         match self.request {

@@ -114,20 +114,18 @@ pub(crate) fn record(c: &Context<'_>) -> Value {
 fn evidence(c: &Context<'_>) -> Value {
     let f = c.finding;
     let groups: Vec<Value> = c.groups().iter().map(|g| json!({ "name": g })).collect();
+    let (type_id, type_name) = user_type(&f.class);
     let user = object(vec![
         ("name", Some(json!(f.identity))),
         ("uid", c.uid().and_then(string)),
-        ("type_id", Some(json!(user_type(&f.class).0))),
-        ("type", Some(json!(user_type(&f.class).1))),
+        ("type_id", Some(json!(type_id))),
+        ("type", Some(json!(type_name))),
         ("groups", (!groups.is_empty()).then(|| json!(groups))),
     ]);
     let actor = object(vec![
         ("user", Some(user)),
         // The authenticated user who acted as `identity` (impersonation).
-        (
-            "invoked_by",
-            string(&f.actor).filter(|_| f.actor != f.identity),
-        ),
+        ("invoked_by", c.impersonator().map(Value::from)),
         (
             "authorizations",
             c.decision().map(|decision| {
@@ -235,18 +233,9 @@ fn resource(c: &Context<'_>) -> Option<Value> {
 
 /// What OCSF has no attribute for: the explanation, the score's reasons, the source line.
 fn unmapped(c: &Context<'_>) -> Value {
-    let f = c.finding;
-    json!({
-        "auditlens": object(vec![
-            ("identity_class", string(&f.class)),
-            ("reasons", Some(json!(f.reasons))),
-            ("rules", Some(json!(f.rules))),
-            ("file", Some(json!(f.file))),
-            ("line", Some(json!(f.line))),
-            ("incident", f.incident.map(Value::from)),
-            ("source_ips", Some(json!(c.source_ips()))),
-        ])
-    })
+    let mut fields = c.own_fields();
+    fields.push(("source_ips", Some(json!(c.source_ips()))));
+    json!({ "auditlens": object(fields) })
 }
 
 fn severity_name(id: u8) -> &'static str {
