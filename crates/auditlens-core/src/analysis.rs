@@ -109,6 +109,8 @@ pub struct Analysis {
     /// What was learned: the loaded baseline plus these logs.
     learned: Model,
     finished: bool,
+    /// Whether scoring revises its verdicts with hindsight (see [`Analysis::without_hindsight`]).
+    no_hindsight: bool,
 }
 
 impl Analysis {
@@ -200,6 +202,14 @@ impl Analysis {
 
     pub(crate) fn into_store(self) -> EventStore {
         self.store
+    }
+
+    /// Scores each request as it would have been scored when it arrived, as `auditlens watch`
+    /// does: without the window model and the fleet check, which look at the whole log
+    /// ([`crate::scoring::online`]). Call before [`Analysis::finish`].
+    pub fn without_hindsight(mut self) -> Self {
+        self.no_hindsight = true;
+        self
     }
 
     /// Scores requests against `baseline` (learned from earlier logs) as well as their own
@@ -392,7 +402,11 @@ impl Analysis {
             files: &names,
             baseline: self.baseline.as_ref(),
         };
-        let scored = scoring::score(&inputs, &mut store.interner);
+        let scored = if self.no_hindsight {
+            scoring::score_without_hindsight(&inputs, &mut store.interner)
+        } else {
+            scoring::score(&inputs, &mut store.interner)
+        };
         self.findings = scored.findings;
         self.incidents = scored.incidents;
         self.identities = scored.identities;
@@ -593,7 +607,7 @@ impl EventStore {
     }
 
     /// Normalizes a wire event; also gives what the rules read from its user agent.
-    fn normalize(
+    pub(crate) fn normalize(
         &mut self,
         wire: &WireEvent<'_>,
         source: Source,
@@ -737,6 +751,16 @@ impl EventStore {
     /// them too.
     fn keep_apart(&self, index: u32, event: &mut Event, record_index: u32) -> Option<Diagnostic> {
         let kept = self.requests.get(index as usize)?;
+        self.keep_apart_from(kept, event, record_index)
+    }
+
+    /// [`EventStore::keep_apart`] from a request held elsewhere (`kept`).
+    pub(crate) fn keep_apart_from(
+        &self,
+        kept: &Event,
+        event: &mut Event,
+        record_index: u32,
+    ) -> Option<Diagnostic> {
         let fields = conflicting_fields(kept, event);
         if fields.is_empty() {
             return None;
@@ -827,6 +851,28 @@ impl Sink for EventStore {
 }
 
 impl EventStore {
+    /// Registers one more file by name (files are numbered in the order registered).
+    pub(crate) fn add_file_name(&mut self, name: &str) {
+        self.file_diagnostics.push(0);
+        self.file_last_time.push(0);
+        self.file_names.push(name.to_string());
+    }
+
+    /// Runs the event rules on a normalized event (hits kept by its auditID).
+    pub(crate) fn match_rules(&mut self, wire: &WireEvent<'_>, event: &Event, agent: &AgentFacts) {
+        self.rules
+            .evaluate(wire, event, agent, &self.interner, &mut self.rule_hits);
+    }
+
+    /// Takes the hits kept for a request.
+    pub(crate) fn take_rule_hits(&mut self, audit_id: AuditId) -> Vec<RuleHit> {
+        self.rule_hits.remove(&audit_id).unwrap_or_default()
+    }
+
+    pub(crate) fn rules_engine(&self) -> &RuleEngine {
+        &self.rules
+    }
+
     /// Keeps a diagnostic while fewer than [`MAX_KEPT_DIAGNOSTICS`] are kept.
     pub(crate) fn keep_diagnostic(&mut self, diagnostic: Diagnostic) {
         if self.diagnostics.len() < MAX_KEPT_DIAGNOSTICS {

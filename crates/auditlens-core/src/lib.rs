@@ -34,6 +34,7 @@ pub mod scoring;
 pub mod shard;
 pub mod stats;
 pub mod time;
+pub mod watch;
 
 pub use analysis::{Analysis, FileId, MAX_KEPT_DIAGNOSTICS};
 pub use baseline::{Baseline, BaselineError};

@@ -40,18 +40,32 @@ pub fn records(analysis: &Analysis, schema: Schema, keep: impl Fn(&Finding) -> b
     let requests = requests_of(analysis, &kept);
     kept.into_iter()
         .map(|finding| {
-            let context = Context {
-                finding,
-                request: requests.get(finding.request_key()).copied(),
-                interner: analysis.interner(),
-                group: group_key(finding, analysis.incidents()),
-            };
-            match schema {
-                Schema::Ocsf => ocsf::record(&context),
-                Schema::Ecs => ecs::record(&context),
-            }
+            let group = group_key(finding, analysis.incidents());
+            let request = requests.get(finding.request_key()).copied();
+            record(schema, finding, request, analysis.interner(), group)
         })
         .collect()
+}
+
+/// One finding as a record of `schema`, filled from the request behind it (when known) and
+/// carrying the group key `group`.
+pub fn record(
+    schema: Schema,
+    finding: &Finding,
+    request: Option<&Event>,
+    interner: &Interner,
+    group: String,
+) -> Value {
+    let context = Context {
+        finding,
+        request,
+        interner,
+        group,
+    };
+    match schema {
+        Schema::Ocsf => ocsf::record(&context),
+        Schema::Ecs => ecs::record(&context),
+    }
 }
 
 /// What one record is made of.
@@ -240,10 +254,22 @@ pub fn group_key(finding: &Finding, incidents: &[Incident]) -> String {
     let incident = finding
         .incident
         .and_then(|id| incidents.iter().find(|i| i.id == id));
-    let basis = match incident {
-        Some(incident) => format!("incident\n{}\n{}", incident.identity, incident.first),
-        None => format!("request\n{}\n{}", finding.identity, finding.request_key()),
-    };
+    match incident {
+        Some(incident) => incident_group_key(&incident.identity, &incident.first),
+        None => keyed(&format!(
+            "request\n{}\n{}",
+            finding.identity,
+            finding.request_key()
+        )),
+    }
+}
+
+/// The group key of the incident of `actor` whose first finding was at `first` (RFC 3339).
+pub fn incident_group_key(actor: &str, first: &str) -> String {
+    keyed(&format!("incident\n{actor}\n{first}"))
+}
+
+fn keyed(basis: &str) -> String {
     format!("auditlens-{:016x}", fnv1a(basis.as_bytes()))
 }
 

@@ -31,7 +31,7 @@ mod objects;
 mod pods;
 mod policy;
 mod rbac;
-mod sequence;
+pub mod sequence;
 
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
@@ -258,16 +258,33 @@ impl RuleEngine {
             let Some(event) = requests.get(index) else {
                 continue;
             };
-            let actor = interner.resolve(event.user);
-            let namespace = interner.resolve(event.namespace);
-            if self.config.suppresses(meta, actor, namespace) {
+            let Some(found) = self.sequence_hit(meta, message, event, interner) else {
                 continue;
-            }
+            };
             let list = hits.entry(event.audit_id).or_default();
             if !list.iter().any(|h| h.rule == meta.id) {
-                list.push(hit(meta, message));
+                list.push(found);
             }
         }
+    }
+
+    /// The sequence rules' state before any request, for feeding requests one at a time.
+    pub fn sequence_state(&self) -> sequence::SequenceState {
+        sequence::SequenceState::new(&self.sequence)
+    }
+
+    /// A sequence rule's finding on `event` as a hit, unless the configuration suppresses it
+    /// for the request's actor or namespace.
+    pub fn sequence_hit(
+        &self,
+        meta: &'static RuleMeta,
+        message: String,
+        event: &Event,
+        interner: &Interner,
+    ) -> Option<RuleHit> {
+        let actor = interner.resolve(event.user);
+        let namespace = interner.resolve(event.namespace);
+        (!self.config.suppresses(meta, actor, namespace)).then(|| hit(meta, message))
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::context::{is_anonymous, is_control_plane};
 use super::{meta, RuleKind::Security, RuleMeta};
-use crate::detection::RuleHits;
+use crate::detection::{RuleHit, RuleHits};
 use crate::intern::{Interner, Sym};
 use crate::model::Level::{Metadata, Request};
 use crate::model::{Decision, Event, Level};
@@ -87,19 +87,10 @@ pub fn run(
     interner: &Interner,
     hits: &RuleHits,
 ) -> Vec<SequenceHit> {
-    let find = |id: &str| enabled.iter().copied().find(|m| m.id == id);
-    let mut state = State {
-        interner,
-        requests,
-        hits,
-        rbac: find(RBAC_THEN_WORKLOAD).map(|m| (m, HashMap::new())),
-        secrets: find(SECRET_BURST).map(|m| (m, HashMap::new())),
-        recon: find(MULTI_RESOURCE).map(|m| (m, HashMap::new())),
-        anonymous: find(ANONYMOUS_ENUMERATION).map(|m| (m, HashMap::new())),
-        found: Vec::new(),
-    };
+    let mut state = SequenceState::new(enabled);
     for (index, event) in requests.iter().enumerate() {
-        state.step(index, event);
+        let own = hits.get(&event.audit_id).map_or(&[][..], Vec::as_slice);
+        state.step(interner, index, event, own);
     }
     state.found
 }
@@ -141,12 +132,11 @@ struct Probe {
     kinds: Window,
 }
 
-struct State<'a> {
-    interner: &'a Interner,
-    requests: &'a [Event],
-    hits: &'a RuleHits,
-    /// Per effective identity: the last sensitive RBAC change (time, request index).
-    rbac: Tracker<HashMap<Sym, (Micros, usize)>>,
+/// The sequence rules' windows, fed one request at a time in time order (a whole log's in
+/// [`run`], or requests as they arrive).
+pub struct SequenceState {
+    /// Per effective identity: the last sensitive RBAC change (time, the request).
+    rbac: Tracker<HashMap<Sym, (Micros, Event)>>,
     secrets: Tracker<HashMap<Key, Window>>,
     recon: Tracker<HashMap<Key, Window>>,
     anonymous: Tracker<HashMap<(Sym, Sym), Probe>>,
@@ -180,32 +170,76 @@ const RECON: &[&str] = &[
     "rolebindings",
 ];
 
-impl<'a> State<'a> {
-    fn text(&self, sym: Sym) -> &'a str {
-        self.interner.resolve(sym)
-    }
+/// The texts of a set of strings, in alphabetical order (not the order they were first met,
+/// which depends on what else was read before).
+fn sorted_texts(interner: &Interner, set: &BTreeSet<Sym>) -> Vec<String> {
+    let mut texts: Vec<String> = set
+        .iter()
+        .map(|&sym| interner.resolve(sym).to_string())
+        .collect();
+    texts.sort();
+    texts
+}
 
-    fn object(&self, event: &Event) -> String {
-        let name = self.text(event.name);
-        let name = if name.is_empty() { "(unnamed)" } else { name };
-        match self.text(event.namespace) {
-            "" => name.to_string(),
-            ns => format!("{ns}/{name}"),
+fn object(interner: &Interner, event: &Event) -> String {
+    let name = interner.resolve(event.name);
+    let name = if name.is_empty() { "(unnamed)" } else { name };
+    match interner.resolve(event.namespace) {
+        "" => name.to_string(),
+        ns => format!("{ns}/{name}"),
+    }
+}
+
+impl SequenceState {
+    /// No request seen yet, with the rules of `enabled` that are sequence rules.
+    pub fn new(enabled: &[&'static RuleMeta]) -> Self {
+        let find = |id: &str| enabled.iter().copied().find(|m| m.id == id);
+        SequenceState {
+            rbac: find(RBAC_THEN_WORKLOAD).map(|m| (m, HashMap::new())),
+            secrets: find(SECRET_BURST).map(|m| (m, HashMap::new())),
+            recon: find(MULTI_RESOURCE).map(|m| (m, HashMap::new())),
+            anonymous: find(ANONYMOUS_ENUMERATION).map(|m| (m, HashMap::new())),
+            found: Vec::new(),
         }
     }
 
-    fn step(&mut self, index: usize, event: &Event) {
-        let user = self.text(event.user);
-        let resource = self.text(event.resource);
-        let verb = self.text(event.verb);
+    /// The hits found since the last call, each on the index its request was given.
+    pub fn take_found(&mut self) -> Vec<SequenceHit> {
+        std::mem::take(&mut self.found)
+    }
+
+    /// Forgets every window whose latest request is more than five minutes before `t`: none
+    /// of them can complete a pattern any more.
+    pub fn forget_before(&mut self, t: Micros) {
+        let span = 5 * MINUTE;
+        let fresh = |w: &Window| w.seen.back().is_some_and(|&(at, _, _)| t - at <= span);
+        if let Some((_, last)) = self.rbac.as_mut() {
+            last.retain(|_, (at, _)| t - *at <= span);
+        }
+        if let Some((_, windows)) = self.secrets.as_mut() {
+            windows.retain(|_, w| fresh(w));
+        }
+        if let Some((_, windows)) = self.recon.as_mut() {
+            windows.retain(|_, w| fresh(w));
+        }
+        if let Some((_, probes)) = self.anonymous.as_mut() {
+            probes.retain(|_, p| fresh(&p.paths));
+        }
+    }
+
+    /// Takes the next request (the `index`th), which the event rules matched with `hits`.
+    pub fn step(&mut self, interner: &Interner, index: usize, event: &Event, hits: &[RuleHit]) {
+        let user = interner.resolve(event.user);
+        let resource = interner.resolve(event.resource);
+        let verb = interner.resolve(event.verb);
         let people = !user.is_empty() && !is_control_plane(user);
         let remote = !matches!(
-            self.text(event.source_ip(self.interner)),
+            interner.resolve(event.source_ip(interner)),
             "127.0.0.1" | "::1"
         );
         let object = event.subresource.is_empty() && !event.non_resource;
         if self.rbac.is_some() && people && object {
-            self.rbac_step(index, event, verb, resource);
+            self.rbac_step(interner, index, event, hits, (verb, resource));
         }
         if self.secrets.is_some()
             && people
@@ -214,7 +248,7 @@ impl<'a> State<'a> {
             && resource == "secrets"
             && verb == "get"
         {
-            self.secret_step(index, event);
+            self.secret_step(interner, index, event);
         }
         if self.recon.is_some()
             && people
@@ -223,72 +257,73 @@ impl<'a> State<'a> {
             && matches!(verb, "get" | "list")
             && RECON.contains(&resource)
         {
-            self.recon_step(index, event);
+            self.recon_step(interner, index, event);
         }
-        let anonymous = is_anonymous(self.interner, user, event.groups);
+        let anonymous = is_anonymous(interner, user, event.groups);
         if self.anonymous.is_some() && anonymous {
-            self.anonymous_step(index, event);
+            self.anonymous_step(interner, index, event);
         }
     }
 
-    fn rbac_step(&mut self, index: usize, event: &Event, verb: &str, resource: &str) {
+    fn rbac_step(
+        &mut self,
+        interner: &Interner,
+        index: usize,
+        event: &Event,
+        hits: &[RuleHit],
+        (verb, resource): (&str, &str),
+    ) {
         if !matches!(verb, "create" | "update" | "patch") || !allowed(event) {
             return;
         }
         let identity = event.effective_user();
         if RBAC_OBJECTS.contains(&resource) {
-            let flagged = self
-                .hits
-                .get(&event.audit_id)
-                .is_some_and(|h| h.iter().any(|h| h.rule.starts_with("k8s.rbac.")));
+            let flagged = hits.iter().any(|h| h.rule.starts_with("k8s.rbac."));
             let unlogged = matches!(event.level, Level::None | Level::Metadata);
             if flagged || unlogged {
                 if let Some((_, last)) = self.rbac.as_mut() {
-                    last.insert(identity, (event.received, index));
+                    last.insert(identity, (event.received, event.clone()));
                 }
             }
             return;
         }
         if !WORKLOADS.contains(&resource)
             || verb == "update"
-            || self.interner.list_contains(event.groups, "system:masters")
+            || interner.list_contains(event.groups, "system:masters")
         {
             return;
         }
         let Some((meta, last)) = self.rbac.as_ref() else {
             return;
         };
-        let Some(&(at, earlier)) = last.get(&identity) else {
+        let Some((at, first)) = last.get(&identity) else {
             return;
         };
         let gap = event.received - at;
-        let Some(first) = self.requests.get(earlier) else {
-            return;
-        };
         if !(0..=5 * MINUTE).contains(&gap) {
             return;
         }
         let message = format!(
             "{} {} {} {} at {}, then {} {} {} {}s later",
-            self.text(identity),
-            self.text(first.verb),
-            self.text(first.resource).trim_end_matches('s'),
-            self.object(first),
+            interner.resolve(identity),
+            interner.resolve(first.verb),
+            interner.resolve(first.resource).trim_end_matches('s'),
+            object(interner, first),
             format_rfc3339(first.received),
             verb,
             resource.trim_end_matches('s'),
-            self.object(event),
+            object(interner, event),
             gap / SECOND
         );
         self.found.push((index, meta, message));
     }
 
-    fn secret_step(&mut self, index: usize, event: &Event) {
-        let name = self.text(event.name);
+    fn secret_step(&mut self, interner: &Interner, index: usize, event: &Event) {
+        let name = interner.resolve(event.name);
         if name.is_empty() || name.starts_with("sh.helm.release.v1") {
             return;
         }
-        let key = (event.user, event.source_ip(self.interner), event.user_agent);
+        let key = (event.user, event.source_ip(interner), event.user_agent);
         let Some((meta, windows)) = self.secrets.as_mut() else {
             return;
         };
@@ -301,13 +336,13 @@ impl<'a> State<'a> {
         }
         let refused = window.flagged();
         window.seen.clear();
-        let listed: Vec<String> = names.iter().map(|&n| self.text(n).to_string()).collect();
+        let listed = sorted_texts(interner, &names);
         let message = format!(
             "{} read {} different secrets within five minutes from {} ({}{}): {}",
-            self.text(event.user),
+            interner.resolve(event.user),
             listed.len(),
-            self.text(event.source_ip(self.interner)),
-            self.text(event.user_agent),
+            interner.resolve(event.source_ip(interner)),
+            interner.resolve(event.user_agent),
             if refused > 0 {
                 format!(", {refused} refused")
             } else {
@@ -318,8 +353,8 @@ impl<'a> State<'a> {
         self.found.push((index, meta, message));
     }
 
-    fn recon_step(&mut self, index: usize, event: &Event) {
-        let key = (event.user, event.source_ip(self.interner), event.user_agent);
+    fn recon_step(&mut self, interner: &Interner, index: usize, event: &Event) {
+        let key = (event.user, event.source_ip(interner), event.user_agent);
         let Some((meta, windows)) = self.recon.as_mut() else {
             return;
         };
@@ -331,21 +366,21 @@ impl<'a> State<'a> {
             return;
         }
         window.seen.clear();
-        let listed: Vec<String> = kinds.iter().map(|&k| self.text(k).to_string()).collect();
+        let listed = sorted_texts(interner, &kinds);
         let message = format!(
             "{} read {} kinds of object within a minute from {}: {}",
-            self.text(event.user),
+            interner.resolve(event.user),
             listed.len(),
-            self.text(event.source_ip(self.interner)),
+            interner.resolve(event.source_ip(interner)),
             listed.join(", ")
         );
         self.found.push((index, meta, message));
     }
 
-    fn anonymous_step(&mut self, index: usize, event: &Event) {
+    fn anonymous_step(&mut self, interner: &Interner, index: usize, event: &Event) {
         let refused = matches!(event.code, 401 | 403) || event.decision == Decision::Forbid;
         let missing = event.code == 404;
-        let key = (event.source_ip(self.interner), event.user_agent);
+        let key = (event.source_ip(interner), event.user_agent);
         let Some((meta, probes)) = self.anonymous.as_mut() else {
             return;
         };
@@ -370,8 +405,8 @@ impl<'a> State<'a> {
         let message = format!(
             "an unauthenticated client at {} ({}) probed {paths} paths over {} resource types \
              within five minutes ({refusals} refused, {misses} not found)",
-            self.text(event.source_ip(self.interner)),
-            self.text(event.user_agent),
+            interner.resolve(event.source_ip(interner)),
+            interner.resolve(event.user_agent),
             kinds.len()
         );
         self.found.push((index, meta, message));

@@ -17,7 +17,7 @@ use crate::scoring::{severity_of, Candidate, Inputs, MIN_FINDING_SCORE};
 use crate::time::{format_rfc3339, Micros};
 
 /// Findings of one actor further apart than this start a new incident.
-const INCIDENT_GAP: Micros = 30 * 60 * 1_000_000;
+pub(crate) const INCIDENT_GAP: Micros = 30 * 60 * 1_000_000;
 
 /// Findings and incidents, most urgent first.
 pub struct Built {

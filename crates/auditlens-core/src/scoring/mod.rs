@@ -29,6 +29,7 @@ pub mod features;
 pub mod incident;
 pub mod judge;
 pub mod live;
+pub mod online;
 mod pass;
 mod revise;
 pub mod sensitivity;
@@ -80,9 +81,25 @@ pub(crate) struct Candidate {
 /// Scores `inputs.requests`; see the module docs.
 pub fn score(inputs: &Inputs<'_>, interner: &mut Interner) -> Scored {
     let mut scorer = pass::Scorer::new(inputs, interner);
-    scorer.pass(interner);
-    scorer.window_signals(interner);
-    scorer.fleet_check();
+    scorer.pass(inputs, interner);
+    scorer.window_signals(inputs, interner);
+    scorer.fleet_check(inputs);
+    let (model, candidates) = scorer.into_parts();
+    let built = incident::build(&model, interner, inputs, candidates);
+    let identities = summary::profiles(&model, interner, &built.findings, &built.incidents);
+    Scored {
+        findings: built.findings,
+        incidents: built.incidents,
+        model,
+        identities,
+    }
+}
+
+/// Scores `inputs.requests` each as it was judged when it arrived: the pass alone, without
+/// the window model and the fleet check (see [`online`]).
+pub fn score_without_hindsight(inputs: &Inputs<'_>, interner: &mut Interner) -> Scored {
+    let mut scorer = pass::Scorer::new(inputs, interner);
+    scorer.pass(inputs, interner);
     let (model, candidates) = scorer.into_parts();
     let built = incident::build(&model, interner, inputs, candidates);
     let identities = summary::profiles(&model, interner, &built.findings, &built.incidents);

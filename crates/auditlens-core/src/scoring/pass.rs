@@ -4,7 +4,8 @@
 
 use crate::baseline::profile::{bump, log_bin, Dim};
 use crate::baseline::sketch::{IdMap, Key};
-use crate::baseline::Model;
+use crate::baseline::{Baseline, Model};
+use crate::detection::RuleHit;
 use crate::identity::{self, Behaviour, IdentityClass, IdentityKind};
 use crate::intern::{Interner, Sym};
 use crate::model::{Decision, Event};
@@ -52,6 +53,8 @@ pub(super) type Adoptions = IdMap<(Sym, Dim, Key), Vec<(u32, Micros)>>;
 /// What the pass knows about the request being scored, besides the request.
 struct Situation {
     id: u32,
+    /// The request's place in the pass.
+    index: u32,
     scored: bool,
     fresh_namespace: bool,
     /// Set when the request sets up a namespace created within the hour: by whom, how long
@@ -65,8 +68,7 @@ struct Situation {
     all_hour: u32,
 }
 
-pub(crate) struct Scorer<'a> {
-    pub(super) inputs: &'a Inputs<'a>,
+pub(crate) struct Scorer {
     pub(super) model: Model,
     pub(super) feat: Featurizer,
     pub(super) live: Vec<Live>,
@@ -77,13 +79,16 @@ pub(crate) struct Scorer<'a> {
     pub(super) request_identity: Vec<u32>,
     pub(super) learning_end: Micros,
     pub(super) public_networks: IdMap<Sym, bool>,
+    /// Whether what only hindsight uses is kept: the closed windows, each request's identity
+    /// and first uses of values (for the window model and the fleet check after the pass).
+    /// Judging requests as they arrive keeps none of it, so that memory stays flat.
+    pub(super) hindsight: bool,
 }
 
-impl<'a> Scorer<'a> {
-    pub(crate) fn new(inputs: &'a Inputs<'a>, interner: &mut Interner) -> Self {
-        let model = inputs
-            .baseline
-            .map_or_else(Model::default, |b| b.model_in(interner));
+impl Scorer {
+    /// A scorer for a whole log: without a baseline, the first half of its span (at most a
+    /// day) only teaches.
+    pub(crate) fn new(inputs: &Inputs<'_>, interner: &mut Interner) -> Self {
         let learning_end = match (
             inputs.baseline,
             inputs.requests.first(),
@@ -94,8 +99,19 @@ impl<'a> Scorer<'a> {
             ),
             _ => Micros::MIN,
         };
+        let mut scorer = Scorer::starting(inputs.baseline, learning_end, interner);
+        scorer.request_identity.reserve(inputs.requests.len());
+        scorer
+    }
+
+    /// A scorer that starts from `baseline` and judges requests from `learning_end` on.
+    pub(crate) fn starting(
+        baseline: Option<&Baseline>,
+        learning_end: Micros,
+        interner: &mut Interner,
+    ) -> Self {
+        let model = baseline.map_or_else(Model::default, |b| b.model_in(interner));
         Scorer {
-            inputs,
             live: vec![Live::default(); model.identities.len()],
             model,
             feat: Featurizer::default(),
@@ -103,9 +119,10 @@ impl<'a> Scorer<'a> {
             windows: Vec::new(),
             candidates: Vec::new(),
             adoptions: Adoptions::default(),
-            request_identity: Vec::with_capacity(inputs.requests.len()),
+            request_identity: Vec::new(),
             learning_end,
             public_networks: IdMap::default(),
+            hindsight: true,
         }
     }
 
@@ -151,94 +168,116 @@ impl<'a> Scorer<'a> {
         public
     }
 
-    pub(crate) fn pass(&mut self, interner: &mut Interner) {
-        let requests = self.inputs.requests;
+    /// Scores every request of `inputs`, in their (time) order.
+    pub(crate) fn pass(&mut self, inputs: &Inputs<'_>, interner: &mut Interner) {
         let mut prep = Prepared::default();
         let mut signals: Vec<Signal> = Vec::new();
-        for (index, event) in requests.iter().enumerate() {
-            let id = self.identity(event, interner);
-            self.feat.prepare(interner, event, &mut prep);
-            let t = event.received;
-            let kind = self
-                .model
-                .identities
-                .get(id as usize)
-                .map_or(IdentityKind::User, |r| r.kind);
-            let fresh = self.fresh.get(event.namespace, t);
-            let Some(live) = self.live.get_mut(id as usize) else {
-                continue;
-            };
-            live.expire(t);
-            // The hour's counts before this request (it is not in the profile yet either).
-            live.denied_hour.add_n(t, 0);
-            live.all_hour.add_n(t, 0);
-            let (denied_hour, all_hour) = (live.denied_hour.sum(), live.all_hour.sum());
-            live.last_minute.add(t);
-            live.all.add(t);
-            live.all_hour.add(t);
-            if prep.denied {
-                live.denied.add(t);
-                live.denied_hour.add(t);
-            }
-            let situation = Situation {
-                id,
-                scored: t >= self.learning_end,
-                fresh_namespace: fresh.is_some(),
-                provisioning: fresh
-                    .filter(|&(creator, _)| creator == id || kind == IdentityKind::ControlPlane),
-                last_minute: live.last_minute.sum(),
-                denied: live.denied.sum(),
-                all: live.all.sum(),
-                denied_hour,
-                all_hour,
-            };
-            signals.clear();
-            if situation.scored {
-                self.judge(interner, event, &prep, &situation, &mut signals);
-                self.session(t, &prep, id, &mut signals);
-            }
-            self.rules(interner, event, &prep, &situation, &mut signals);
-            if let (Some((creator, ago)), false) = (situation.provisioning, signals.is_empty()) {
-                let creator = self
-                    .model
-                    .identities
-                    .get(creator as usize)
-                    .map_or(Sym::EMPTY, |r| r.user);
-                signals.push(Signal {
-                    code: Code::Provisioning,
-                    p: 0.0,
-                    facts: Facts::Provisioning {
-                        namespace: event.namespace,
-                        creator,
-                        minutes: ago / 60_000_000,
-                    },
-                });
-            }
-            // New values while setting up a namespace are expected, not part of a sweep.
-            let novel = if situation.provisioning.is_some() {
-                0
-            } else {
-                signals
-                    .iter()
-                    .filter(|s| matches!(s.code, Code::Novel(_)) && s.p >= 0.1)
-                    .count() as u32
-            };
-            if situation.scored {
-                self.record_adoptions(id, t, &prep);
-            }
-            self.observe(interner, event, &prep, &situation, index as u32, novel);
-            let has_rule = signals.iter().any(|s| s.code == Code::Rule);
-            if has_rule || signals::combine(&signals) >= CANDIDATE_P {
-                self.candidates.push(Candidate {
-                    request: index as u32,
-                    identity: id,
-                    signals: signals.clone(),
-                });
-            }
-            self.request_identity.push(id);
+        for (index, event) in inputs.requests.iter().enumerate() {
+            let hits = inputs
+                .rule_hits
+                .get(&event.audit_id)
+                .map_or(&[][..], Vec::as_slice);
+            self.step(interner, index as u32, event, hits, &mut prep, &mut signals);
         }
         for id in 0..self.live.len() {
             self.flush(id as u32);
+        }
+    }
+
+    /// Judges one request (the `index`th) against the profiles as they stand, then counts it
+    /// into them; a request that may become a finding joins the candidates. `hits` are the
+    /// detection rules it matched; `prep` and `signals` are reused buffers.
+    pub(crate) fn step(
+        &mut self,
+        interner: &mut Interner,
+        index: u32,
+        event: &Event,
+        hits: &[RuleHit],
+        prep: &mut Prepared,
+        signals: &mut Vec<Signal>,
+    ) {
+        let id = self.identity(event, interner);
+        self.feat.prepare(interner, event, prep);
+        let t = event.received;
+        let kind = self
+            .model
+            .identities
+            .get(id as usize)
+            .map_or(IdentityKind::User, |r| r.kind);
+        let fresh = self.fresh.get(event.namespace, t);
+        let Some(live) = self.live.get_mut(id as usize) else {
+            return;
+        };
+        live.expire(t);
+        // The hour's counts before this request (it is not in the profile yet either).
+        live.denied_hour.add_n(t, 0);
+        live.all_hour.add_n(t, 0);
+        let (denied_hour, all_hour) = (live.denied_hour.sum(), live.all_hour.sum());
+        live.last_minute.add(t);
+        live.all.add(t);
+        live.all_hour.add(t);
+        if prep.denied {
+            live.denied.add(t);
+            live.denied_hour.add(t);
+        }
+        let situation = Situation {
+            id,
+            index,
+            scored: t >= self.learning_end,
+            fresh_namespace: fresh.is_some(),
+            provisioning: fresh
+                .filter(|&(creator, _)| creator == id || kind == IdentityKind::ControlPlane),
+            last_minute: live.last_minute.sum(),
+            denied: live.denied.sum(),
+            all: live.all.sum(),
+            denied_hour,
+            all_hour,
+        };
+        signals.clear();
+        if situation.scored {
+            self.judge(interner, event, prep, &situation, signals);
+            self.session(t, prep, id, signals);
+        }
+        self.rules(interner, event, hits, prep, &situation, signals);
+        if let (Some((creator, ago)), false) = (situation.provisioning, signals.is_empty()) {
+            let creator = self
+                .model
+                .identities
+                .get(creator as usize)
+                .map_or(Sym::EMPTY, |r| r.user);
+            signals.push(Signal {
+                code: Code::Provisioning,
+                p: 0.0,
+                facts: Facts::Provisioning {
+                    namespace: event.namespace,
+                    creator,
+                    minutes: ago / 60_000_000,
+                },
+            });
+        }
+        // New values while setting up a namespace are expected, not part of a sweep.
+        let novel = if situation.provisioning.is_some() {
+            0
+        } else {
+            signals
+                .iter()
+                .filter(|s| matches!(s.code, Code::Novel(_)) && s.p >= 0.1)
+                .count() as u32
+        };
+        if situation.scored && self.hindsight {
+            self.record_adoptions(id, t, prep);
+        }
+        self.observe(interner, event, hits, prep, &situation, novel);
+        let has_rule = signals.iter().any(|s| s.code == Code::Rule);
+        if has_rule || signals::combine(signals) >= CANDIDATE_P {
+            self.candidates.push(Candidate {
+                request: index,
+                identity: id,
+                signals: signals.clone(),
+            });
+        }
+        if self.hindsight {
+            self.request_identity.push(id);
         }
     }
 
@@ -388,13 +427,14 @@ impl<'a> Scorer<'a> {
         &mut self,
         interner: &mut Interner,
         event: &Event,
+        hits: &[RuleHit],
         prep: &Prepared,
         at: &Situation,
         out: &mut Vec<Signal>,
     ) {
-        let Some(hits) = self.inputs.rule_hits.get(&event.audit_id) else {
+        if hits.is_empty() {
             return;
-        };
+        }
         let id = at.id as usize;
         let (Some(record), Some(live)) = (self.model.identities.get(id), self.live.get(id)) else {
             return;
@@ -478,23 +518,20 @@ impl<'a> Scorer<'a> {
         &mut self,
         interner: &mut Interner,
         event: &Event,
+        hits: &[RuleHit],
         prep: &Prepared,
         at: &Situation,
-        index: u32,
         novel: u32,
     ) {
-        let id = at.id;
+        let (id, index) = (at.id, at.index);
         let t = event.received;
-        let rule_keys: Vec<(Key, u64)> = match self.inputs.rule_hits.get(&event.audit_id) {
-            Some(hits) => hits
-                .iter()
-                .map(|h| {
-                    let sym = interner.intern(h.rule);
-                    self.feat.one(interner, sym)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let rule_keys: Vec<(Key, u64)> = hits
+            .iter()
+            .map(|h| {
+                let sym = interner.intern(h.rule);
+                self.feat.one(interner, sym)
+            })
+            .collect();
         let Some(record) = self.model.identities.get_mut(id as usize) else {
             return;
         };
@@ -583,7 +620,9 @@ impl<'a> Scorer<'a> {
                 c.windows.add(&record.features);
             }
         }
-        self.windows.push(record);
+        if self.hindsight {
+            self.windows.push(record);
+        }
     }
 
     fn flush(&mut self, id: u32) {

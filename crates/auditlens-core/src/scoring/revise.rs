@@ -9,7 +9,7 @@ use crate::scoring::features::{Prepared, HOUR};
 use crate::scoring::pass::{Scorer, FLEET_DIMS};
 use crate::scoring::signals::{Code, Facts, Signal};
 use crate::scoring::window::{self, WINDOW};
-use crate::scoring::Candidate;
+use crate::scoring::{Candidate, Inputs};
 use crate::time::Micros;
 
 /// How close in time peers' first uses must be to count as one fleet-wide change.
@@ -27,9 +27,9 @@ fn fleet_change(kind: IdentityKind, dim: Dim) -> bool {
     }
 }
 
-impl Scorer<'_> {
+impl Scorer {
     /// Runs the window model and adds its signal to the requests behind each unusual window.
-    pub(crate) fn window_signals(&mut self, interner: &mut Interner) {
+    pub(crate) fn window_signals(&mut self, inputs: &Inputs<'_>, interner: &mut Interner) {
         self.windows.sort_by_key(|w| (w.identity, w.start));
         let model = &self.model;
         let anomalies = window::detect(&self.windows, |id| {
@@ -67,7 +67,7 @@ impl Scorer<'_> {
                 if self.request_identity.get(index as usize) != Some(&record.identity) {
                     continue;
                 }
-                let Some(event) = self.inputs.requests.get(index as usize) else {
+                let Some(event) = inputs.requests.get(index as usize) else {
                     continue;
                 };
                 self.feat.prepare(interner, event, &mut prep);
@@ -117,14 +117,13 @@ impl Scorer<'_> {
     }
 
     /// Drops the novelty of values that a whole peer group started using together.
-    pub(crate) fn fleet_check(&mut self) {
+    pub(crate) fn fleet_check(&mut self, inputs: &Inputs<'_>) {
         for candidate in &mut self.candidates {
             let Some(record) = self.model.identities.get(candidate.identity as usize) else {
                 continue;
             };
             let (group, kind) = (record.group, record.kind);
-            let Some(t) = self
-                .inputs
+            let Some(t) = inputs
                 .requests
                 .get(candidate.request as usize)
                 .map(|e| e.received)
