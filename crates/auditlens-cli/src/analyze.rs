@@ -19,6 +19,9 @@ pub fn run(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<u8> {
     if let Some(path) = &args.baseline {
         analysis = analysis.with_baseline(crate::baseline::load(path)?);
     }
+    if args.no_hindsight {
+        analysis = analysis.without_hindsight();
+    }
     let loaded = input::load(&args.input, analysis);
     let mut analysis = loaded.analysis;
     analysis.finish();

@@ -16,6 +16,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyse audit logs: a summary, the findings and the input diagnostics.
     Analyze(AnalyzeArgs),
+    /// Follow audit logs as the API server writes them (like `tail -F`, or stdin) and report
+    /// each finding as its request arrives, on stdout and to Alertmanager or a webhook.
+    Watch(WatchArgs),
     /// List the detection rules: id, severity, audit level needed, ATT&CK techniques.
     Rules(RulesArgs),
     /// Count requests by identity, verb, resource, namespace, response code and client.
@@ -385,6 +388,11 @@ pub struct AnalyzeArgs {
     /// from the first part of the logs.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Judge each request only against what came before it, as `auditlens watch` does: no
+    /// window model and no fleet check, which look at the whole log.
+    #[arg(long)]
+    pub no_hindsight: bool,
 }
 
 impl AnalyzeArgs {
@@ -397,6 +405,132 @@ impl AnalyzeArgs {
             _ => Severity::Info,
         })
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// One finding per line, with the fields of `analyze --format jsonl` and its group key.
+    Jsonl,
+    /// OCSF 1.5.0 Detection Finding records.
+    Ocsf,
+    /// Elastic Common Schema 8.11 alert documents.
+    Ecs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Audit log files to follow: a rotated file is read to its end and the new one followed.
+    /// `-` reads stdin until it closes.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Score against this baseline (from `auditlens baseline build`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Detection rule settings (TOML), as for `analyze --config`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Report findings of at least this severity (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "medium")]
+    pub min_severity: auditlens_core::Severity,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Jsonl)]
+    pub format: WatchFormat,
+
+    /// Keep the position in each file, the learned baseline and the open incidents here
+    /// (written atomically every --checkpoint seconds and at exit), and go on from it after a
+    /// restart: no request judged twice, none skipped.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Read files from their start; without it (and without a saved position) only what is
+    /// written from now on is read.
+    #[arg(long)]
+    pub from_start: bool,
+
+    /// Post findings to this Prometheus Alertmanager (API v2), e.g. http://127.0.0.1:9093.
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
+
+    /// Post findings as JSON arrays (in --format) to this URL.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// Where findings wait while a sink is down: one folder per sink inside it (default: next
+    /// to --state, else auditlens-spool in the working folder).
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+
+    /// The most a sink's spool holds; past it the oldest findings are dropped, with a warning.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MB")]
+    pub spool_max: u64,
+
+    /// How long a complete request is held so that a slightly earlier one written after it is
+    /// judged first (seconds).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "2")]
+    pub reorder: f64,
+
+    /// How long a request whose last stage has not come is held before it is judged with the
+    /// stages it has (seconds).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "10")]
+    pub wait: f64,
+
+    /// Without --baseline: how long the start of the watch only learns (rules still fire),
+    /// e.g. 24h, 30m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
+    pub learn_for: f64,
+
+    /// Seconds between saves of --state.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "10")]
+    pub checkpoint: f64,
+
+    /// How often to look for new lines and rotation (milliseconds).
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub poll_ms: u64,
+
+    /// At exit, also write the learned baseline here, as `baseline build` writes it.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+
+    /// At exit, how long to keep delivering what the sinks still hold (seconds); the rest
+    /// stays in the spool for the next run.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "5")]
+    pub drain: f64,
+
+    /// Skip lines longer than this many bytes (reported as diagnostics).
+    #[arg(long, value_name = "BYTES", default_value_t = auditlens_core::Limits::default().max_record_bytes)]
+    pub max_record_bytes: usize,
+}
+
+/// A number of seconds, not negative.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+        _ => Err(format!("{text:?} is not a number of seconds")),
+    }
+}
+
+/// `90s`, `30m`, `24h`, `7d` or a plain number of seconds, as seconds.
+fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len()));
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: use e.g. 90s, 30m, 24h or 7d"
+            ))
+        }
+    };
+    parse_seconds(number)
+        .map(|n| n * scale)
+        .map_err(|_| format!("{text:?} is not a duration: use e.g. 90s, 30m, 24h or 7d"))
 }
 
 #[derive(Debug, Args)]

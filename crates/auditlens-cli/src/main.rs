@@ -4,6 +4,7 @@
 mod analyze;
 mod args;
 mod baseline;
+mod follow;
 mod input;
 mod parallel;
 mod policy;
@@ -12,8 +13,11 @@ mod quality;
 mod rbac;
 mod rules;
 mod simulate;
+mod sink;
+mod spool;
 mod stats;
 mod table;
+mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match &cli.command {
         Command::Analyze(args) => analyze::run(args, &mut out),
+        Command::Watch(args) => watch::run(args, &mut out),
         Command::Rules(args) => rules::run(args, &mut out),
         Command::Stats(args) => stats::run(args, &mut out),
         Command::Simulate(args) => simulate::run(args, &mut out),

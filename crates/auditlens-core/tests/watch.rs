@@ -362,7 +362,7 @@ fn a_restart_from_the_saved_state_neither_repeats_nor_skips_a_request() {
     assert!(first.held() > 0, "the cut leaves requests held");
     let judged_before = first.counts().judged;
     let saved: WatchState =
-        serde_json::from_str(&serde_json::to_string(&first.state()).unwrap()).unwrap();
+        serde_json::from_str(&serde_json::to_string(&first.state(0)).unwrap()).unwrap();
     drop(first);
     let position = &saved.positions[0];
     assert!(position.offset < cut as u64);
@@ -372,8 +372,8 @@ fn a_restart_from_the_saved_state_neither_repeats_nor_skips_a_request() {
         "it resumes at a line's start"
     );
     let mut second = Watch::new(Limits::default(), RuleConfig::default(), None, options);
-    let file = second.add_source_at("day2.log", position.offset, position.line);
     second.restore(&saved).unwrap();
+    let file = second.add_source_at("day2.log", position.offset, position.line);
     for piece in day2[position.offset as usize..].chunks(4096) {
         second.push(file, piece, 0);
         alerts.extend(second.advance(0));

@@ -176,6 +176,8 @@ pub struct Watch {
     diagnostics: Vec<Diagnostic>,
     counts: WatchCounts,
     incidents: Vec<OpenIncident>,
+    /// Requests a restored state says were judged, for sources added after [`Watch::restore`].
+    restored_judged: Vec<JudgedRequest>,
 }
 
 /// Receives what a file's reader finds.
@@ -251,6 +253,7 @@ impl Watch {
             diagnostics: Vec::new(),
             counts: WatchCounts::default(),
             incidents: Vec::new(),
+            restored_judged: Vec::new(),
         }
     }
 
@@ -274,6 +277,12 @@ impl Watch {
             ended: false,
         });
         self.store.add_file_name(name);
+        for judged in self.restored_judged.iter().filter(|j| j.name == name) {
+            let audit_id = AuditId::parse_absent_key(&judged.request)
+                .unwrap_or_else(|| self.store.interner.intern_audit_id(&judged.request));
+            self.pending
+                .remember(audit_id, judged.time, (id, judged.offset));
+        }
         SourceId(id)
     }
 
@@ -448,8 +457,11 @@ impl Watch {
         })
     }
 
-    /// What a restart needs to go on where this watch is now; see the module docs.
-    pub fn state(&self) -> WatchState {
+    /// What a restart needs to go on where this watch is now; see the module docs. Besides
+    /// the requests judged past each file's resume point, those judged within `recent` (log
+    /// time) of the latest are kept, so that a stage of theirs written after the restart is
+    /// not taken for a new request.
+    pub fn state(&self, recent: Micros) -> WatchState {
         let interner = &self.store.interner;
         let mut positions = Vec::new();
         let mut judged = Vec::new();
@@ -464,9 +476,10 @@ impl Watch {
                 offset,
                 line,
             });
+            let since = self.pending.watermark.saturating_sub(recent);
             let mut after: Vec<JudgedRequest> = self
                 .pending
-                .judged_from(file, offset)
+                .judged_from(file, offset, since)
                 .map(|(id, j)| JudgedRequest {
                     request: interner.request_key(id).into_owned(),
                     name: source.name.clone(),
@@ -498,8 +511,8 @@ impl Watch {
         }
     }
 
-    /// Goes on from a saved state: call after adding each source at its saved position, and
-    /// before pushing bytes. Fails, saying why, on a state this version cannot read.
+    /// Goes on from a saved state: call before adding the sources (each at its saved
+    /// position). Fails, saying why, on a state this version cannot read.
     pub fn restore(&mut self, state: &WatchState) -> Result<(), String> {
         if state.format != STATE_FORMAT || state.version != STATE_VERSION {
             return Err(format!(
@@ -515,15 +528,7 @@ impl Watch {
         self.scorer = None;
         self.incidents = state.incidents.clone();
         self.pending.watermark = state.watermark;
-        for judged in &state.judged {
-            let Some(file) = self.sources.iter().position(|s| s.name == judged.name) else {
-                continue;
-            };
-            let id = AuditId::parse_absent_key(&judged.request)
-                .unwrap_or_else(|| self.store.interner.intern_audit_id(&judged.request));
-            self.pending
-                .remember(id, judged.time, (file as u32, judged.offset));
-        }
+        self.restored_judged = state.judged.clone();
         Ok(())
     }
 }

@@ -208,16 +208,17 @@ impl Pending {
             .min()
     }
 
-    /// Judged requests with a stage in `file` at or past `offset`: those a restart that reads
-    /// the file again from `offset` must not judge twice.
+    /// Judged requests with a stage in `file` at or past `offset` (those a restart that reads
+    /// the file again from `offset` must not judge twice), or judged at `since` or later.
     pub fn judged_from(
         &self,
         file: u32,
         offset: u64,
+        since: Micros,
     ) -> impl Iterator<Item = (AuditId, Judged)> + '_ {
         self.judged
             .iter()
-            .filter(move |(_, j)| j.place.0 == file && j.place.1 >= offset)
+            .filter(move |(_, j)| j.place.0 == file && (j.place.1 >= offset || j.at >= since))
             .map(|(&id, &j)| (id, j))
     }
 }
