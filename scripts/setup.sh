@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, testing and serving auditlens needs, and only what is missing:
 #   1. Debian packages: Debian's Rust (rustc-web, its std sources and clippy), rust-lld,
-#      Chromium and ChromeDriver for browser tests, hyperfine;
+#      Chromium and ChromeDriver for browser tests, hyperfine, and Prometheus Alertmanager
+#      (the `watch` tests post alerts to a real one they start);
 #   2. the wasm32 std: `rustup target add`, or else built from Debian's std sources;
 #   3. wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock;
 #   4. wasm-pack;
@@ -19,7 +20,7 @@ LOG_PREFIX=setup
 cd "$AUDITLENS_ROOT"
 
 APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22
-  chromium chromium-driver hyperfine)
+  chromium chromium-driver hyperfine prometheus-alertmanager)
 WASM_PACK_VERSION="${WASM_PACK_VERSION:-0.15.1}"
 
 SUDO=()

@@ -184,6 +184,16 @@ pub fn run(args: &WatchArgs, out: &mut dyn Write) -> Result<u8> {
         counts.late_stages,
         counts.diagnostics
     );
+    let held = watch.footprint();
+    eprintln!(
+        "auditlens: holding {} strings ({:.1} MB, compacted {} times), {} judged auditIDs \
+         remembered, {} identities",
+        held.strings,
+        held.string_bytes as f64 / 1e6,
+        held.compactions,
+        held.remembered,
+        held.identities
+    );
     let drain = Duration::from_secs_f64(args.drain);
     for (_, sink) in sinks {
         let (kind, report) = sink.close(drain);

@@ -423,3 +423,210 @@ fn an_attack_written_in_bursts_across_a_rotation_and_a_restart_reaches_alertmana
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn findings_wait_in_the_spool_while_alertmanager_is_down_and_arrive_after_a_restart() {
+    let dir = temp_dir("outage");
+    let (_, day2) = two_days(&dir);
+    let baseline = build_baseline(&dir);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = dir.join("audit.log");
+    let state = dir.join("state.json");
+    let args = [
+        "--from-start",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--alertmanager",
+        &url,
+        "--drain",
+        "1",
+    ];
+    // Alertmanager is down for the whole first run.
+    let first = watch(&dir, "first", &args);
+    write_in_bursts(&log, &day2, 200);
+    let size = fs::metadata(&log).unwrap().len();
+    wait_until("the log to be judged", Duration::from_secs(30), || {
+        saved_offset(&state) == Some(size)
+    });
+    terminate(first, &dir, "first");
+    let reported: BTreeSet<String> = findings(&fs::read_to_string(dir.join("first.out")).unwrap())
+        .iter()
+        .map(key)
+        .collect();
+    assert!(reported.len() >= 10);
+    let err = fs::read_to_string(dir.join("first.err")).unwrap();
+    assert!(err.contains("cannot post to alertmanager"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "0 findings delivered, {} left in the spool",
+            reported.len()
+        )),
+        "{err}"
+    );
+    // Up again: the next run delivers the spool, and judges nothing again.
+    let alertmanager = Alertmanager::start(&dir, port);
+    let second = watch(&dir, "second", &args);
+    wait_until(
+        "the spooled alerts in Alertmanager",
+        Duration::from_secs(20),
+        || {
+            let held = alertmanager.alerts();
+            reported.iter().all(|k| held.contains_key(k))
+        },
+    );
+    terminate(second, &dir, "second");
+    assert_eq!(
+        fs::read_to_string(dir.join("second.out")).unwrap(),
+        "",
+        "nothing judged twice"
+    );
+    assert_eq!(alertmanager.alerts().len(), reported.len());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A webhook receiver on a free port: answers the first POST with 500 and each later one with
+/// 200 after `delay`, and keeps every body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(u16, Value, Instant)>>>;
+
+fn webhook(delay: Duration) -> (String, Received) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = std::sync::Arc::clone(&received);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut list = kept.lock().unwrap();
+            let code = if list.is_empty() { 500 } else { 200 };
+            list.push((code, serde_json::from_slice(&body).unwrap(), Instant::now()));
+            drop(list);
+            if code == 200 {
+                std::thread::sleep(delay);
+            }
+            let reply =
+                format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (url, received)
+}
+
+#[test]
+fn stdin_with_a_bad_line_feeds_a_slow_webhook_that_failed_once_without_waiting_for_it() {
+    let dir = temp_dir("webhook");
+    let (_, day2) = two_days(&dir);
+    let baseline = build_baseline(&dir);
+    let (url, received) = webhook(Duration::from_millis(400));
+    let mut input = day2[..day2.len() / 2].concat();
+    input.push_str("{\"kind\":\"Event\",\"auditID\": not json\n");
+    let bad_line = day2.len() / 2 + 1;
+    input.push_str(&day2[day2.len() / 2..].concat());
+    let mut child = Command::new(bin())
+        .current_dir(&dir)
+        .args([
+            "watch",
+            "-",
+            "--format",
+            "ocsf",
+            "--min-severity",
+            "low",
+            "--drain",
+            "60",
+        ])
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["--webhook", &url, "--spool"])
+        .arg(dir.join("spool"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stderr line by line, with when each came.
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map(|l| (l.unwrap(), Instant::now()))
+            .collect::<Vec<_>>()
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let lines = lines.join().unwrap();
+    let err: String = lines.iter().map(|(l, _)| format!("{l}\n")).collect();
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("-:{bad_line}: malformed-json")),
+        "{err}"
+    );
+    let records = findings(&String::from_utf8(output.stdout).unwrap());
+    assert!(records.len() >= 50, "{}", records.len());
+    assert!(
+        records.iter().all(|r| r["class_uid"] == 2004),
+        "OCSF Detection Findings"
+    );
+    let list = received.lock().unwrap();
+    assert_eq!(list[0].0, 500, "the first POST failed");
+    let delivered: Vec<&Value> = list[1..]
+        .iter()
+        .flat_map(|(_, body, _)| body.as_array().unwrap())
+        .collect();
+    assert_eq!(
+        delivered.len(),
+        records.len(),
+        "every record delivered once after the retry"
+    );
+    let first_batch = list[0].1.as_array().unwrap();
+    assert_eq!(
+        &delivered[..first_batch.len()],
+        &first_batch.iter().collect::<Vec<_>>()[..]
+    );
+    assert!(
+        err.contains(&format!(
+            "webhook: {} findings delivered, 0 left",
+            records.len()
+        )),
+        "{err}"
+    );
+    // Judging did not wait for the receiver: every finding was judged and written while the
+    // webhook, at 0.4 s a POST, still had batches to take.
+    let stopped = lines
+        .iter()
+        .find(|(l, _)| l.contains("watch stopped"))
+        .unwrap()
+        .1;
+    let after = list.iter().filter(|(_, _, at)| *at > stopped).count();
+    assert!(
+        after >= 1,
+        "{} POSTs, none after the watch stopped reading",
+        list.len()
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -864,6 +864,17 @@ impl EventStore {
             .evaluate(wire, event, agent, &self.interner, &mut self.rule_hits);
     }
 
+    /// Replaces the interner with `fresh`, into which whatever still refers to strings was
+    /// moved by `m`'s mapping: the rule hits (by auditID) move too, and the user-agent cache
+    /// starts afresh.
+    pub(crate) fn move_rule_hits(&mut self, m: &mut crate::intern::Mover<'_>) {
+        self.rule_hits = std::mem::take(&mut self.rule_hits)
+            .into_iter()
+            .map(|(id, hits)| (m.audit_id(id), hits))
+            .collect();
+        self.user_agents = IdMap::default();
+    }
+
     /// Takes the hits kept for a request.
     pub(crate) fn take_rule_hits(&mut self, audit_id: AuditId) -> Vec<RuleHit> {
         self.rule_hits.remove(&audit_id).unwrap_or_default()

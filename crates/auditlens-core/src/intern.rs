@@ -202,6 +202,42 @@ pub(crate) struct RawInterner {
     list_ends: Vec<u64>,
 }
 
+/// Re-interns strings, lists and auditIDs of one interner into another; see
+/// [`Interner::mover`].
+pub struct Mover<'a> {
+    from: &'a Interner,
+    pub to: &'a mut Interner,
+    syms: rustc_hash::FxHashMap<Sym, Sym>,
+}
+
+impl Mover<'_> {
+    pub fn sym(&mut self, sym: Sym) -> Sym {
+        if sym.is_empty() {
+            return Sym::EMPTY;
+        }
+        if let Some(&moved) = self.syms.get(&sym) {
+            return moved;
+        }
+        let moved = self.to.intern(self.from.resolve(sym));
+        self.syms.insert(sym, moved);
+        moved
+    }
+
+    pub fn list(&mut self, list: ListId) -> ListId {
+        let members: Vec<Sym> = self.from.list(list).to_vec();
+        let moved: Vec<Sym> = members.into_iter().map(|s| self.sym(s)).collect();
+        self.to.intern_list(&moved)
+    }
+
+    /// An auditID: held as a value, it stays; interned, its text moves.
+    pub fn audit_id(&mut self, id: AuditId) -> AuditId {
+        match id.sym() {
+            Some(sym) => AuditId::from_sym(self.sym(sym)),
+            None => id,
+        }
+    }
+}
+
 /// Owns the text behind every [`Sym`] and the members of every [`ListId`].
 #[derive(Debug)]
 pub struct Interner {
@@ -417,6 +453,22 @@ impl Interner {
     }
 
     /// How many distinct strings are held.
+    /// Moves strings and lists of this interner into `to`, remembering each mapping (for
+    /// rebuilding whatever refers to them in a fresh interner that holds only what is still
+    /// used).
+    pub fn mover<'a>(&'a self, to: &'a mut Interner) -> Mover<'a> {
+        Mover {
+            from: self,
+            to,
+            syms: rustc_hash::FxHashMap::default(),
+        }
+    }
+
+    /// Bytes of text held.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

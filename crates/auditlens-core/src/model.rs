@@ -206,6 +206,33 @@ pub struct Event {
 }
 
 impl Event {
+    /// This event with its strings moved to another interner.
+    pub fn moved(&self, m: &mut crate::intern::Mover<'_>) -> Event {
+        Event {
+            audit_id: m.audit_id(self.audit_id),
+            user: m.sym(self.user),
+            uid: m.sym(self.uid),
+            groups: m.list(self.groups),
+            extra: m.list(self.extra),
+            impersonated_user: m.sym(self.impersonated_user),
+            impersonated_groups: m.list(self.impersonated_groups),
+            verb: m.sym(self.verb),
+            api_group: m.sym(self.api_group),
+            api_version: m.sym(self.api_version),
+            resource: m.sym(self.resource),
+            subresource: m.sym(self.subresource),
+            namespace: m.sym(self.namespace),
+            name: m.sym(self.name),
+            request_uri: m.sym(self.request_uri),
+            source_ips: m.list(self.source_ips),
+            user_agent: m.sym(self.user_agent),
+            client: m.sym(self.client),
+            client_version: m.sym(self.client_version),
+            reason: m.sym(self.reason),
+            ..self.clone()
+        }
+    }
+
     /// The identity the request acted as: the impersonated user if any, else the actor.
     pub fn effective_user(&self) -> Sym {
         if self.impersonated_user.is_empty() {

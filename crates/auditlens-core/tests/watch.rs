@@ -159,6 +159,37 @@ fn a_watch_judges_each_request_as_an_analysis_without_hindsight_does() {
 }
 
 #[test]
+fn compacting_the_strings_changes_no_finding() {
+    let (day1, day2) = two_days();
+    let baseline = baseline_of(&day1);
+    let mut options = patient();
+    let plain = watched(&day2, 4096, baseline.clone(), options);
+    options.compact_after = 500;
+    let mut watch = Watch::new(
+        Limits::default(),
+        RuleConfig::default(),
+        Some(baseline),
+        options,
+    );
+    let file = watch.add_source("day2.log");
+    let mut compacted = Vec::new();
+    for piece in day2.chunks(4096) {
+        watch.push(file, piece, 0);
+        compacted.extend(watch.advance(0));
+    }
+    watch.end_source(file, 0);
+    compacted.extend(watch.flush());
+    let footprint = watch.footprint();
+    assert!(footprint.compactions >= 2, "{footprint:?}");
+    assert!(
+        plain == compacted,
+        "{} and {} alerts",
+        plain.len(),
+        compacted.len()
+    );
+}
+
+#[test]
 fn chunk_sizes_and_the_default_spans_do_not_change_rule_findings() {
     let (day1, day2) = two_days();
     let baseline = baseline_of(&day1);

@@ -203,6 +203,44 @@ impl SequenceState {
         }
     }
 
+    /// Moves the strings its windows hold to another interner.
+    pub fn move_to(&mut self, m: &mut crate::intern::Mover<'_>) {
+        fn window(w: &mut Window, m: &mut crate::intern::Mover<'_>) {
+            for (_, value, _) in &mut w.seen {
+                *value = m.sym(*value);
+            }
+        }
+        if let Some((_, last)) = self.rbac.as_mut() {
+            *last = std::mem::take(last)
+                .into_iter()
+                .map(|(who, (at, event))| (m.sym(who), (at, event.moved(m))))
+                .collect();
+        }
+        for tracker in [self.secrets.as_mut(), self.recon.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let windows = &mut tracker.1;
+            *windows = std::mem::take(windows)
+                .into_iter()
+                .map(|((a, b, c), mut w)| {
+                    window(&mut w, m);
+                    ((m.sym(a), m.sym(b), m.sym(c)), w)
+                })
+                .collect();
+        }
+        if let Some((_, probes)) = self.anonymous.as_mut() {
+            *probes = std::mem::take(probes)
+                .into_iter()
+                .map(|((a, b), mut p)| {
+                    window(&mut p.paths, m);
+                    window(&mut p.kinds, m);
+                    ((m.sym(a), m.sym(b)), p)
+                })
+                .collect();
+        }
+    }
+
     /// The hits found since the last call, each on the index its request was given.
     pub fn take_found(&mut self) -> Vec<SequenceHit> {
         std::mem::take(&mut self.found)

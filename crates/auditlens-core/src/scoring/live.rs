@@ -139,6 +139,17 @@ impl Live {
         self.recent.push_back((dim, key, t));
     }
 
+    /// Moves its strings to another interner (see [`crate::intern::Mover`]).
+    pub fn map_syms(&mut self, f: &mut impl FnMut(Sym) -> Sym) {
+        for (_, key, _) in &mut self.recent {
+            *key = Key(f(key.0), f(key.1));
+        }
+        for (network, ..) in &mut self.new_networks {
+            *network = f(*network);
+        }
+        self.window.map_syms(f);
+    }
+
     /// The count of a value in `profile` not counting the last hour.
     pub fn settled(&self, profile: &Profile, dim: Dim, key: Key) -> u64 {
         let recent = self
@@ -159,6 +170,21 @@ pub struct FreshNamespaces {
 impl FreshNamespaces {
     pub fn created(&mut self, namespace: Sym, identity: u32, t: Micros) {
         self.created.insert(namespace, (identity, t));
+    }
+
+    /// Moves its strings to another interner, forgetting namespaces created more than an hour
+    /// before `t`.
+    pub fn moved(&self, t: Micros, f: &mut impl FnMut(Sym) -> Sym) -> FreshNamespaces {
+        let mut entries: Vec<(Sym, (u32, Micros))> = self
+            .created
+            .iter()
+            .filter(|(_, &(_, at))| t.saturating_sub(at) < RECENT)
+            .map(|(&ns, &v)| (ns, v))
+            .collect();
+        entries.sort_by_key(|&(ns, _)| ns);
+        FreshNamespaces {
+            created: entries.into_iter().map(|(ns, v)| (f(ns), v)).collect(),
+        }
     }
 
     /// Who created `namespace` and how long ago, if within the last hour of `t`.

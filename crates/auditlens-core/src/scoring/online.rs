@@ -155,6 +155,12 @@ impl OnlineScorer {
         })
     }
 
+    /// Moves every string it refers to from `from` into the fresh interner `to`; `t` is the
+    /// time of the latest request judged.
+    pub fn move_to(&mut self, from: &Interner, to: &mut Interner, t: Micros) {
+        self.scorer.move_to(from, to, t);
+    }
+
     /// What was learned: the loaded baseline and every request judged since.
     pub fn model(&self) -> &Model {
         &self.scorer.model

@@ -126,6 +126,24 @@ impl Scorer {
         }
     }
 
+    /// Moves every string it refers to into a fresh interner `to` (from `from`), for a
+    /// scorer that runs on and on (see [`crate::scoring::online`]); its caches start afresh.
+    /// `t` is the time of the latest request.
+    pub(crate) fn move_to(&mut self, from: &Interner, to: &mut Interner, t: Micros) {
+        self.model = self.model.rekeyed(from, to);
+        let mut mover = from.mover(to);
+        let mut f = |sym: Sym| mover.sym(sym);
+        for live in &mut self.live {
+            live.map_syms(&mut f);
+        }
+        self.fresh = self.fresh.moved(t, &mut f);
+        self.feat = Featurizer::default();
+        self.public_networks = IdMap::default();
+        self.adoptions = Adoptions::default();
+        self.candidates.clear();
+        self.windows.clear();
+    }
+
     pub(crate) fn into_parts(self) -> (Model, Vec<Candidate>) {
         (self.model, self.candidates)
     }

@@ -63,6 +63,12 @@ struct SmallSet {
 }
 
 impl SmallSet {
+    fn map_syms(&mut self, f: &mut impl FnMut(Sym) -> Sym) {
+        for item in &mut self.items {
+            *item = f(*item);
+        }
+    }
+
     fn insert(&mut self, sym: Sym, capacity: usize) {
         if sym.is_empty() || self.items.contains(&sym) {
             return;
@@ -133,6 +139,13 @@ pub struct WindowRecord {
 }
 
 impl WindowAcc {
+    /// Moves its strings to another interner (see [`crate::intern::Mover`]).
+    pub fn map_syms(&mut self, f: &mut impl FnMut(Sym) -> Sym) {
+        self.resources.map_syms(f);
+        self.namespaces.map_syms(f);
+        self.names.map_syms(f);
+    }
+
     /// Adds a request; returns the window it closed, if the request starts a new one.
     pub fn add(&mut self, identity: u32, input: &WindowInput) -> Option<WindowRecord> {
         let start = input.time.div_euclid(WINDOW) * WINDOW;

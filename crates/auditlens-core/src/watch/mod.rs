@@ -60,6 +60,9 @@ pub struct WatchOptions {
     pub remember: Micros,
     /// Also render each finding as a record of this schema.
     pub schema: Option<Schema>,
+    /// Strings interned before the first compaction of the interner; later ones come when it
+    /// holds twice what the last one kept (see [`Watch::footprint`]).
+    pub compact_after: usize,
 }
 
 impl Default for WatchOptions {
@@ -70,6 +73,7 @@ impl Default for WatchOptions {
             learn_for: 24 * 3600 * SECOND,
             remember: 3600 * SECOND,
             schema: None,
+            compact_after: 200_000,
         }
     }
 }
@@ -98,6 +102,17 @@ pub struct WatchCounts {
     pub judged: u64,
     pub findings: u64,
     pub diagnostics: u64,
+}
+
+/// See [`Watch::footprint`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Footprint {
+    pub strings: u64,
+    pub string_bytes: u64,
+    pub remembered: u64,
+    pub held: u64,
+    pub identities: u64,
+    pub compactions: u64,
 }
 
 struct WatchSource {
@@ -173,6 +188,9 @@ pub struct Watch {
     sequence_index: usize,
     /// When the sequence rules' stale windows were last forgotten (log time).
     sequence_swept: Micros,
+    /// Strings interned past which the interner is compacted, and how often it was.
+    compact_at: usize,
+    compactions: u64,
     diagnostics: Vec<Diagnostic>,
     counts: WatchCounts,
     incidents: Vec<OpenIncident>,
@@ -250,6 +268,8 @@ impl Watch {
             sequence,
             sequence_index: 0,
             sequence_swept: Micros::MIN,
+            compact_at: options.compact_after,
+            compactions: 0,
             diagnostics: Vec::new(),
             counts: WatchCounts::default(),
             incidents: Vec::new(),
@@ -367,6 +387,23 @@ impl Watch {
         self.counts
     }
 
+    /// What the watch holds in memory, for people watching its size: strings interned (and
+    /// their bytes), judged auditIDs remembered, requests held, identities profiled, and how
+    /// often the strings were compacted.
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            strings: self.store.interner.len() as u64,
+            string_bytes: self.store.interner.text_bytes() as u64,
+            remembered: self.pending.remembered() as u64,
+            held: self.pending.len() as u64,
+            identities: self
+                .scorer
+                .as_ref()
+                .map_or(0, |s| s.model().identities.len() as u64),
+            compactions: self.compactions,
+        }
+    }
+
     /// Requests held, not yet judged.
     pub fn held(&self) -> usize {
         self.pending.len()
@@ -396,8 +433,31 @@ impl Watch {
                 self.sequence.forget_before(last);
                 self.sequence_swept = last;
             }
+            self.compact_if_due(last);
         }
         alerts
+    }
+
+    /// Moves every string still referred to into a fresh interner and drops the old one, once
+    /// it holds twice what the last compaction kept: names, URIs and the like of requests
+    /// long judged would otherwise pile up for as long as the watch runs.
+    fn compact_if_due(&mut self, t: Micros) {
+        if self.store.interner.len() < self.compact_at {
+            return;
+        }
+        let old = std::mem::take(&mut self.store.interner);
+        let mut fresh = crate::intern::Interner::default();
+        if let Some(scorer) = self.scorer.as_mut() {
+            scorer.move_to(&old, &mut fresh, t);
+        }
+        let mut mover = old.mover(&mut fresh);
+        self.pending.move_to(&mut mover);
+        self.sequence.move_to(&mut mover);
+        self.store.move_rule_hits(&mut mover);
+        drop(mover);
+        self.store.interner = fresh;
+        self.compactions += 1;
+        self.compact_at = (self.store.interner.len() * 2).max(self.options.compact_after);
     }
 
     fn scorer(&mut self, first: Micros) -> &mut OnlineScorer {

@@ -72,6 +72,10 @@ fn order_of(event: &Event) -> Order {
 }
 
 impl Pending {
+    pub fn remembered(&self) -> usize {
+        self.judged.len()
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }
@@ -173,6 +177,24 @@ impl Pending {
             .unwrap_or((0, 0));
         self.remember(id, held.event.received, place);
         held
+    }
+
+    /// Moves the held requests and the remembered auditIDs to another interner.
+    pub fn move_to(&mut self, m: &mut crate::intern::Mover<'_>) {
+        for held in self.order.values_mut() {
+            held.event = held.event.moved(m);
+        }
+        self.by_id = std::mem::take(&mut self.by_id)
+            .into_iter()
+            .map(|(id, order)| (m.audit_id(id), order))
+            .collect();
+        self.judged = std::mem::take(&mut self.judged)
+            .into_iter()
+            .map(|(id, j)| (m.audit_id(id), j))
+            .collect();
+        for (_, id) in &mut self.judged_order {
+            *id = m.audit_id(*id);
+        }
     }
 
     /// Remembers a judged request (also one restored from a saved state).
