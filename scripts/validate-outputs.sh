@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks `analyze --format ocsf` and `--format ecs` against the schemas themselves: the OCSF
+# Checks `analyze --format ocsf` and `--format ecs` (and `watch`'s, on the same inputs read
+# from stdin) against the schemas themselves: the OCSF
 # records against the OCSF project's released schema (tests/schemas/validate_ocsf.py, with the
 # ocsf-json-schema and jsonschema packages from PyPI in a virtualenv this script makes), the ECS
 # documents against Elastic's ECS field definitions (tests/schemas/validate_ecs.mjs, with the
@@ -40,6 +41,8 @@ for format in ocsf ecs; do
   for input in "${inputs[@]}"; do
     name="$(basename "$input")"
     "$bin" analyze --quiet --format "$format" "$input" >"$out/$name.$format.jsonl"
+    gzip -dcf "$input" | "$bin" watch - --format "$format" --min-severity info --learn-for 0 \
+      >"$out/$name.watch.$format.jsonl" 2>/dev/null
   done
 done
 log "OCSF"

@@ -558,6 +558,8 @@ fn stdin_with_a_bad_line_feeds_a_slow_webhook_that_failed_once_without_waiting_f
         .arg(&baseline)
         .args(["--webhook", &url, "--spool"])
         .arg(dir.join("spool"))
+        .arg("--save-baseline")
+        .arg(dir.join("learned.json"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -627,6 +629,32 @@ fn stdin_with_a_bad_line_feeds_a_slow_webhook_that_failed_once_without_waiting_f
         after >= 1,
         "{} POSTs, none after the watch stopped reading",
         list.len()
+    );
+    // The baseline kept learning: the loaded one plus every request judged, as `baseline
+    // build` writes it.
+    let show = |path: &Path| -> String {
+        let output = Command::new(bin())
+            .args(["baseline", "show"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let requests = |text: &str| -> u64 {
+        let head = text.lines().next().unwrap();
+        let (_, rest) = head.split_once("identities, ").unwrap();
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let judged: u64 = err
+        .split("requests judged")
+        .next()
+        .and_then(|s| s.rsplit(", ").next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap();
+    assert_eq!(
+        requests(&show(&dir.join("learned.json"))),
+        requests(&show(&baseline)) + judged
     );
     let _ = fs::remove_dir_all(&dir);
 }
