@@ -727,20 +727,9 @@ impl EventStore {
     /// Merges another stage of the request at `index` into it: the most complete stage is
     /// kept, with the earliest time and every stage seen.
     fn merge_into(&mut self, index: u32, event: Event) {
-        let Some(kept) = self.requests.get_mut(index as usize) else {
-            return;
-        };
-        let stages_seen = kept.stages_seen | event.stages_seen;
-        let received = kept.received.min(event.received);
-        let better = event.stage.completeness() > kept.stage.completeness()
-            || (event.stage.completeness() == kept.stage.completeness()
-                && kept.truncated
-                && !event.truncated);
-        if better {
-            *kept = event;
+        if let Some(kept) = self.requests.get_mut(index as usize) {
+            kept.merge_stage(event);
         }
-        kept.stages_seen = stages_seen;
-        kept.received = received;
     }
 
     /// When `event` disagrees with the request at `index` (the one its auditID names) on who

@@ -206,6 +206,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// Merges another stage of the same request into this one: the most complete stage is
+    /// kept (an untruncated copy over a truncated one), with the earliest time and every
+    /// stage seen.
+    pub fn merge_stage(&mut self, event: Event) {
+        let stages_seen = self.stages_seen | event.stages_seen;
+        let received = self.received.min(event.received);
+        let better = event.stage.completeness() > self.stage.completeness()
+            || (event.stage.completeness() == self.stage.completeness()
+                && self.truncated
+                && !event.truncated);
+        if better {
+            *self = event;
+        }
+        self.stages_seen = stages_seen;
+        self.received = received;
+    }
+
     /// This event with its strings moved to another interner.
     pub fn moved(&self, m: &mut crate::intern::Mover<'_>) -> Event {
         Event {

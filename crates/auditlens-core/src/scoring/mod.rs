@@ -80,26 +80,22 @@ pub(crate) struct Candidate {
 
 /// Scores `inputs.requests`; see the module docs.
 pub fn score(inputs: &Inputs<'_>, interner: &mut Interner) -> Scored {
-    let mut scorer = pass::Scorer::new(inputs, interner);
-    scorer.pass(inputs, interner);
-    scorer.window_signals(inputs, interner);
-    scorer.fleet_check(inputs);
-    let (model, candidates) = scorer.into_parts();
-    let built = incident::build(&model, interner, inputs, candidates);
-    let identities = summary::profiles(&model, interner, &built.findings, &built.incidents);
-    Scored {
-        findings: built.findings,
-        incidents: built.incidents,
-        model,
-        identities,
-    }
+    score_with(inputs, interner, true)
 }
 
 /// Scores `inputs.requests` each as it was judged when it arrived: the pass alone, without
 /// the window model and the fleet check (see [`online`]).
 pub fn score_without_hindsight(inputs: &Inputs<'_>, interner: &mut Interner) -> Scored {
+    score_with(inputs, interner, false)
+}
+
+fn score_with(inputs: &Inputs<'_>, interner: &mut Interner, hindsight: bool) -> Scored {
     let mut scorer = pass::Scorer::new(inputs, interner);
     scorer.pass(inputs, interner);
+    if hindsight {
+        scorer.window_signals(inputs, interner);
+        scorer.fleet_check(inputs);
+    }
     let (model, candidates) = scorer.into_parts();
     let built = incident::build(&model, interner, inputs, candidates);
     let identities = summary::profiles(&model, interner, &built.findings, &built.incidents);

@@ -209,6 +209,26 @@ struct Intake<'a> {
     byte_base: u64,
 }
 
+impl<'a> Intake<'a> {
+    /// What `source`'s reader finds, at `now`, into the store and the held requests.
+    fn new(
+        (store, pending): (&'a mut EventStore, &'a mut Pending),
+        (diagnostics, counts): (&'a mut Vec<Diagnostic>, &'a mut WatchCounts),
+        source: &WatchSource,
+        now: Micros,
+    ) -> Self {
+        Intake {
+            store,
+            pending,
+            diagnostics,
+            counts,
+            now,
+            line_base: source.line_base,
+            byte_base: source.byte_base,
+        }
+    }
+}
+
 impl Sink for Intake<'_> {
     fn event(&mut self, wire: &WireEvent<'_>, source: Source, index: u32, truncated: bool) {
         let source = Source {
@@ -322,15 +342,12 @@ impl Watch {
         if input.ended {
             return;
         }
-        let mut intake = Intake {
-            store: &mut self.store,
-            pending: &mut self.pending,
-            diagnostics: &mut self.diagnostics,
-            counts: &mut self.counts,
+        let mut intake = Intake::new(
+            (&mut self.store, &mut self.pending),
+            (&mut self.diagnostics, &mut self.counts),
+            input,
             now,
-            line_base: input.line_base,
-            byte_base: input.byte_base,
-        };
+        );
         input.reader.push(bytes, &mut intake);
         input.newlines += memchr::memchr_iter(b'\n', bytes).count() as u64;
         if let Some(last) = memchr::memrchr(b'\n', bytes) {
@@ -349,15 +366,12 @@ impl Watch {
             return;
         }
         input.ended = true;
-        let mut intake = Intake {
-            store: &mut self.store,
-            pending: &mut self.pending,
-            diagnostics: &mut self.diagnostics,
-            counts: &mut self.counts,
+        let mut intake = Intake::new(
+            (&mut self.store, &mut self.pending),
+            (&mut self.diagnostics, &mut self.counts),
+            input,
             now,
-            line_base: input.line_base,
-            byte_base: input.byte_base,
-        };
+        );
         input.reader.finish(&mut intake);
         input.line_start = (input.pushed, input.newlines + 1);
     }

@@ -120,20 +120,8 @@ impl Pending {
         let Some(mut held) = self.order.remove(&order) else {
             return Arrival::Late;
         };
-        // As a whole log's analysis merges stages: the most complete one is kept (an
-        // untruncated copy over a truncated one), with the earliest time and every stage seen.
-        let kept = &mut held.event;
-        let stages_seen = kept.stages_seen | event.stages_seen;
-        let received = kept.received.min(event.received);
-        let better = event.stage.completeness() > kept.stage.completeness()
-            || (event.stage.completeness() == kept.stage.completeness()
-                && kept.truncated
-                && !event.truncated);
-        if better {
-            *kept = event;
-        }
-        kept.stages_seen = stages_seen;
-        kept.received = received;
+        // As a whole log's analysis merges stages.
+        held.event.merge_stage(event);
         held.places.push(place);
         let order = order_of(&held.event);
         self.by_id.insert(held.event.audit_id, order);
