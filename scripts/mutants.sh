@@ -31,7 +31,7 @@ run_area() {
       tests=(--lib --test rules_fixtures --test scoring_scenarios) ;;
     merge)
       files=(crates/auditlens-core/src/analysis.rs crates/auditlens-core/src/model.rs)
-      re=(--re 'merge_into|completeness')
+      re=(--re 'merge_into|merge_stage|completeness')
       tests=(--lib --test stage_merge --test ingest --test shard) ;;
     framing)
       files=(crates/auditlens-core/src/ingest/framing.rs)
