@@ -182,6 +182,45 @@ fn check_fixture(
     results.len()
 }
 
+/// Where a fixture folder has `messages.txt` (lines `AUDITID TEXT`), the rule's message on each
+/// named request of `positive.ndjson` contains that text: what a finding says is part of the
+/// rule, not only whether it fires.
+#[test]
+fn messages_say_what_the_marked_requests_did() {
+    let mut checked = 0;
+    for dir in fixture_dirs() {
+        let Ok(text) = std::fs::read_to_string(dir.join("messages.txt")) else {
+            continue;
+        };
+        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let path = dir.join("positive.ndjson");
+        let bytes = std::fs::read(&path).unwrap();
+        let mut analysis = Analysis::new(Limits::default()).with_rules(config_for(&dir));
+        let file = analysis.add_file("positive.ndjson");
+        analysis.push(file, &bytes);
+        analysis.finish();
+        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+            let (audit_id, expected) = line.split_once(' ').unwrap();
+            let request = analysis
+                .interner()
+                .get_audit_id(audit_id)
+                .unwrap_or_else(|| panic!("{id}/messages.txt: no request {audit_id}"));
+            let message = analysis
+                .rule_hits(request)
+                .iter()
+                .find(|h| h.rule == id)
+                .map(|h| h.message.clone())
+                .unwrap_or_else(|| panic!("{id}: no hit on {audit_id}"));
+            assert!(
+                message.contains(expected),
+                "{id} {audit_id}: {message:?} does not say {expected:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "{checked} messages checked");
+}
+
 fn fixture_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .unwrap()
