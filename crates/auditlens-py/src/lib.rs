@@ -103,11 +103,17 @@ impl Session {
             .map_err(|e| PyRuntimeError::new_err(format!("cannot serialize the report: {e}")))
     }
 
-    /// The baseline learned from these logs (merged into the loaded one, if any).
+    /// The baseline learned from these logs (merged into the loaded one, if any), as its file
+    /// gives it back: saved and read again, like `auditlens baseline build` then `--baseline`.
+    /// The file rounds some statistics, so the baseline fresh from an analysis can score a few
+    /// requests a point or two apart from the same baseline read from its file; taking the file's
+    /// form keeps Python, the CLI and the page on one result.
     fn baseline(&self, py: Python<'_>) -> PyResult<NativeBaseline> {
         self.check_finished()?;
         let analysis = &self.analysis;
-        let inner = py.allow_threads(|| analysis.baseline());
+        let inner = py
+            .allow_threads(|| Baseline::from_json(&analysis.baseline().to_json()))
+            .map_err(|e| PyRuntimeError::new_err(format!("the learned baseline: {e}")))?;
         Ok(NativeBaseline { inner })
     }
 }
@@ -166,12 +172,18 @@ impl NativeBaseline {
         py.allow_threads(|| inner.to_json())
     }
 
-    /// A new baseline holding both: the same as `auditlens baseline merge SELF OTHER`.
-    fn merge(&self, py: Python<'_>, other: PyRef<'_, NativeBaseline>) -> Self {
+    /// A new baseline holding both: the same as `auditlens baseline merge SELF OTHER` (which
+    /// reads both files and writes the merged one; read back here too, see `Session::baseline`).
+    fn merge(&self, py: Python<'_>, other: PyRef<'_, NativeBaseline>) -> PyResult<Self> {
         let mut inner = self.inner.clone();
         let other = &other.inner;
-        py.allow_threads(|| inner.merge(other));
-        NativeBaseline { inner }
+        let inner = py
+            .allow_threads(|| {
+                inner.merge(other);
+                Baseline::from_json(&inner.to_json())
+            })
+            .map_err(|e| PyRuntimeError::new_err(format!("the merged baseline: {e}")))?;
+        Ok(NativeBaseline { inner })
     }
 
     /// How many identities it knows.
