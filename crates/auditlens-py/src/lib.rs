@@ -88,6 +88,27 @@ impl Session {
         self.analysis.read_failed(FileId(file), reason);
     }
 
+    /// Scores against `baseline` (`None` keeps the one given at creation, if any). Call before
+    /// [`Session::finish`]; the baseline is not used before then, so it may be chosen after the
+    /// files are read (by the cluster their records name, say).
+    #[pyo3(signature = (baseline))]
+    fn set_baseline(&mut self, baseline: Option<PyRef<'_, NativeBaseline>>) -> PyResult<()> {
+        self.check_open()?;
+        let analysis = std::mem::take(&mut self.analysis);
+        self.analysis = match baseline {
+            Some(baseline) => analysis.with_baseline(baseline.inner.clone()),
+            None => analysis,
+        };
+        Ok(())
+    }
+
+    /// The totals so far, per file and overall (the `summary` of the JSON report), with what
+    /// each file's cloud wrappers said about where it came from (`context`).
+    fn summary_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.analysis.summary())
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot serialize the summary: {e}")))
+    }
+
     /// Ends every file, runs the sequence rules and scores the requests.
     fn finish(&mut self, py: Python<'_>) {
         let analysis = &mut self.analysis;

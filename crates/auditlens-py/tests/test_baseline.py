@@ -35,6 +35,7 @@ def test_merge_is_associative_and_equals_cli_merge(cli, demo_parts, tmp_path):
     left = a.merge(b).merge(c)
     right = a.merge(b.merge(c))
     assert left == right
+    assert a.merge(b) == b.merge(a)  # so Spark's treeReduce may combine in any order
     shards = []
     for i, part in enumerate(demo_parts):
         shard = tmp_path / f"shard{i}.json"
