@@ -35,19 +35,24 @@ for part in "$work"/part*.log; do
   i=$((i + 1))
 done
 
+# The machine may be shared: the load before and after says whether both cores were free.
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 declare -A seconds
 for master in 'local[1]' 'local[2]'; do
   log "python -m auditlens.spark --master $master"
   start=$(date +%s.%N)
   PYSPARK_PYTHON="$FLEET_VENV/bin/python" "$FLEET_VENV/bin/python" -m auditlens.spark \
-    --learn "$work/learn" --score "$work/score" --out "$work/out-$master" \
-    --master "$master" 2>"$work/stderr-$master" ||
-    { tail -20 "$work/stderr-$master"; die "the job failed on $master"; }
+    --learn "$work/learn" --score "$work/score" --out "$work/out-${master//[^0-9]/}" \
+    --master "$master" 2>"$work/stderr-${master//[^0-9]/}" ||
+    { tail -20 "$work/stderr-${master//[^0-9]/}"; die "the job failed on $master"; }
   seconds[$master]=$(python3 -c "import sys; print(f'{$(date +%s.%N) - $start:.1f}')")
-  grep '^auditlens.spark:' "$work/stderr-$master" >&2
+  tr '\r' '\n' <"$work/stderr-${master//[^0-9]/}" | grep '^auditlens.spark:' >&2
 done
 one=${seconds['local[1]']}
 two=${seconds['local[2]']}
-printf '| input | files | local[1] | local[2] | speed-up |\n|---|---|---|---|---|\n'
-printf '| %s simulated (bench preset) | %d learned + %d scored | %s s | %s s | %s |\n' \
-  "$size" "$half" "$((parts - half))" "$one" "$two" "$(python3 -c "print(f'{$one / $two:.2f}')")"
+load_after="$(cut -d' ' -f1 /proc/loadavg)"
+printf '| input | files | local[1] | local[2] | speed-up | load before, after |\n'
+printf '|---|---|---|---|---|---|\n'
+printf '| %s simulated (bench preset) | %d learned + %d scored | %s s | %s s | %s | %s, %s |\n' \
+  "$size" "$half" "$((parts - half))" "$one" "$two" "$(python3 -c "print(f'{$one / $two:.2f}')")" \
+  "$load_before" "$load_after"
