@@ -33,6 +33,7 @@ import json
 import os
 import re
 import sys
+import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import _native, read_source
@@ -174,7 +175,8 @@ def run(
     config: Optional[str] = None,
     cluster_pattern: Optional[str] = None,
 ) -> dict:
-    """Learns, scores and writes; returns counts for the log line."""
+    """Learns, scores and writes; returns counts and the seconds each phase took."""
+    started = time.monotonic()
     learn_files = list_files(spark, learn) if learn else []
     score_files = list_files(spark, score)
     baselines: Dict[str, str] = {}
@@ -183,6 +185,7 @@ def run(
             lambda r: learn_shard(r, config, cluster_pattern)
         )
         baselines = shards.treeReduce(merge_shards, depth=2)
+    learned = time.monotonic()
     shared = spark.sparkContext.broadcast(baselines)
     lines = read_files(spark, score_files).flatMap(
         lambda r: score_file(r, shared.value, config, cluster_pattern)
@@ -197,6 +200,8 @@ def run(
         "scored": len(score_files),
         "clusters": sorted(baselines),
         "findings": written,
+        "learn_seconds": round(learned - started, 1),
+        "score_seconds": round(time.monotonic() - learned, 1),
     }
 
 
@@ -243,10 +248,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    started = time.monotonic()
     builder = SparkSession.builder.appName("auditlens fleet")
     if args.master:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
+    start_seconds = time.monotonic() - started
     try:
         done = run(spark, args.learn, args.score, args.out, config, args.cluster_pattern)
     finally:
@@ -254,7 +261,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(
         f"auditlens.spark: learned {done['learned']} files into baselines of "
         f"{len(done['clusters'])} clusters, scored {done['scored']} files, "
-        f"{done['findings']} findings in {args.out.rstrip('/')}/findings",
+        f"{done['findings']} findings in {args.out.rstrip('/')}/findings (seconds: Spark start "
+        f"{start_seconds:.1f}, learn {done['learn_seconds']}, score and write "
+        f"{done['score_seconds']})",
         file=sys.stderr,
     )
     return 0
