@@ -136,7 +136,8 @@ def test_the_command_on_local_2_equals_the_cli_finding_for_finding(cli, demo_par
     assert "findings in" in done.stderr.decode()
 
 
-def test_clusters_learn_and_score_apart(spark, cli, demo_parts, tmp_path):
+@pytest.mark.parametrize("reader", ["spark", "stream"])
+def test_clusters_learn_and_score_apart(spark, cli, demo_parts, tmp_path, reader):
     from auditlens.spark import run
 
     # beta learns from part 2 only and scores part 0: were alpha's parts in its baseline, or
@@ -153,7 +154,7 @@ def test_clusters_learn_and_score_apart(spark, cli, demo_parts, tmp_path):
         },
     )
     out = tmp_path / "out"
-    done = run(spark, [str(tmp_path / "learn")], [str(tmp_path / "score")], str(out))
+    done = run(spark, [str(tmp_path / "learn")], [str(tmp_path / "score")], str(out), reader=reader)
     assert (done["learned"], done["scored"], done["clusters"]) == (3, 4, ["alpha", "beta"])
     expected = cli_findings(cli, placed, tmp_path)
     got = parquet_findings(spark, out / "findings")

@@ -21,9 +21,12 @@ cluster, so `system:node:x` of two clusters never share a profile; findings keep
 as the CLI prints it and carry the cluster in their own column.
 
 Paths are files, folders (read recursively) or globs on any filesystem Spark reads (file:,
-hdfs:, s3a:, gs:, abfss:). Spark's `binaryFiles` hands each file to its task as one bytes
-object, which the task then pushes into the core 256 KiB at a time: a task holds one whole
-(compressed) file, so keep files to a few hundred MB (docs/scale.md).
+hdfs:, s3a:, gs:, abfss:), listed on the driver through Hadoop's filesystem API. By default
+(`--read spark`) Spark's `binaryFiles` hands each file to its task as one bytes object, which
+the task then pushes into the core 256 KiB at a time: a task holds one whole (compressed) file,
+so keep files to a few hundred MB. With `--read stream` each task opens its own file and reads
+it in chunks (local or mounted paths, and the URIs pyarrow's filesystems know), never whole
+(docs/scale.md compares the two).
 """
 
 from __future__ import annotations
@@ -76,9 +79,27 @@ def cluster_of(file_summary: dict, name: str, pattern: Optional[str] = None) -> 
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def _read(name: str, data: bytes, config: Optional[str]) -> Tuple[_native.Session, dict]:
+def open_stream(name: str):
+    """Opens a file for reading in chunks, inside a task: a local path directly, a URI through
+    pyarrow's filesystems (`s3a://` and `s3n://` are read as `s3://`)."""
+    if "://" not in name:
+        return open(name, "rb")
+    from pyarrow import fs
+
+    uri = re.sub(r"^s3[an]://", "s3://", name)
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    return filesystem.open_input_stream(path, compression=None)
+
+
+def _read(name: str, data: Optional[bytes], config: Optional[str]) -> Tuple[_native.Session, dict]:
+    """Reads one file into a new session: `data` as Spark handed it over, or, when `None`, the
+    file opened here and streamed."""
     session = _native.Session(config, "rule configuration", None)
-    read_source(session, data, name)
+    if data is not None:
+        read_source(session, data, name)
+    else:
+        with open_stream(name) as stream:
+            read_source(session, stream, name)
     summary = json.loads(session.summary_json())
     return session, summary["files"][0]
 
@@ -157,9 +178,14 @@ def display_name(uri: str) -> str:
     return uri
 
 
-def read_files(spark, uris: List[str]):
-    """An RDD of `(name, bytes)`: one record and one partition per file."""
+def read_files(spark, uris: List[str], reader: str = "spark"):
+    """An RDD of `(name, bytes)` (`reader="spark"`: Spark's `binaryFiles`, any Hadoop
+    filesystem, a whole file per record) or `(name, None)` (`reader="stream"`: each task opens
+    and streams its file itself): one record and one partition per file."""
     sc = spark.sparkContext
+    if reader == "stream":
+        names = [display_name(uri) for uri in uris]
+        return sc.parallelize([(name, None) for name in names], max(1, len(names)))
     rdds = []
     for uri in uris:
         name = display_name(uri)
@@ -174,6 +200,7 @@ def run(
     out: str,
     config: Optional[str] = None,
     cluster_pattern: Optional[str] = None,
+    reader: str = "spark",
 ) -> dict:
     """Learns, scores and writes; returns counts and the seconds each phase took."""
     started = time.monotonic()
@@ -181,13 +208,13 @@ def run(
     score_files = list_files(spark, score)
     baselines: Dict[str, str] = {}
     if learn_files:
-        shards = read_files(spark, learn_files).map(
+        shards = read_files(spark, learn_files, reader).map(
             lambda r: learn_shard(r, config, cluster_pattern)
         )
         baselines = shards.treeReduce(merge_shards, depth=2)
     learned = time.monotonic()
     shared = spark.sparkContext.broadcast(baselines)
-    lines = read_files(spark, score_files).flatMap(
+    lines = read_files(spark, score_files, reader).flatMap(
         lambda r: score_file(r, shared.value, config, cluster_pattern)
     )
     findings = spark.read.schema(SCHEMA).json(lines)
@@ -237,6 +264,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="for files whose records name no cluster: a regular expression whose first group, "
         "searched in the path, names it (default: the folder that holds the file)",
     )
+    parser.add_argument(
+        "--read",
+        choices=["spark", "stream"],
+        default="spark",
+        help="spark: Spark's binaryFiles, any filesystem Spark is configured for, a whole file in "
+        "memory per task; stream: each task opens its file and reads it in chunks (local paths, "
+        "and the URIs pyarrow's filesystems know: s3, gs, hdfs)",
+    )
     args = parser.parse_args(argv)
     config = None
     if args.config:
@@ -255,7 +290,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     spark = builder.getOrCreate()
     start_seconds = time.monotonic() - started
     try:
-        done = run(spark, args.learn, args.score, args.out, config, args.cluster_pattern)
+        done = run(
+            spark, args.learn, args.score, args.out, config, args.cluster_pattern, args.read
+        )
     finally:
         spark.stop()
     print(
