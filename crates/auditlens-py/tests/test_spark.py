@@ -96,7 +96,7 @@ def normalized(findings: list) -> list:
     return sorted(kept, key=lambda f: (f["cluster"], f["file"], f["line"], f["auditID"] or ""))
 
 
-def test_the_command_on_local_2_equals_the_cli_finding_for_finding(cli, demo_parts, tmp_path):
+def test_the_command_on_local_2_equals_the_cli_finding_for_finding(spark, cli, demo_parts, tmp_path):
     placed = lay_out(
         tmp_path,
         demo_parts,
@@ -119,15 +119,8 @@ def test_the_command_on_local_2_equals_the_cli_finding_for_finding(cli, demo_par
     expected = cli_findings(cli, placed, tmp_path)
     assert len(expected) > 100
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    reader = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-    session = reader.getOrCreate()
-    try:
-        got = parquet_findings(session, out / "findings")
-    finally:
-        session.stop()
+    # The command ran its own session in another process; this one only reads what it wrote.
+    got = parquet_findings(spark, out / "findings")
     assert normalized(got) == normalized(expected)
     assert {(f["cluster"], str(f["day"])) for f in got} == {("alpha", f["day"]) for f in expected}
     assert sorted(p.name for p in (out / "findings").iterdir() if p.is_dir()) == ["cluster=alpha"]
