@@ -3,6 +3,7 @@
 #   make setup   install toolchains and tools (scripts/setup.sh, idempotent)
 #   make demo    run the demo (scripts/demo.sh)
 #   make test    run every test, as CI does (scripts/test.sh)
+#   make python  build the Python wheel and run its tests and the Spark job's (scripts/test-python.sh)
 #   make bench   run the criterion benchmarks
 #   make lint    rustfmt and clippy, native and wasm32, warnings are errors
 #   make web     build the web bundle as wasm-pack.toml says (scripts/build-web.sh)
@@ -10,7 +11,7 @@
 # Runs a command with a toolchain that has the wasm32 std (see scripts/lib.sh).
 WASM_ENV := bash scripts/lib.sh with_wasm_toolchain
 
-.PHONY: help setup demo test bench lint web
+.PHONY: help setup demo test python bench lint web
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -23,6 +24,9 @@ demo:
 
 test:
 	bash scripts/test.sh
+
+python:
+	bash scripts/test-python.sh
 
 bench:
 	cargo bench --workspace --exclude auditlens-wasm

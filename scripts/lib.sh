@@ -27,6 +27,8 @@ DEBIAN_WASM_STD_STAMP=/usr/lib/rustlib/$WASM_TARGET/built-for-rustc
 TOOLS_DIR="${AUDITLENS_TOOLS_DIR:-$HOME/.local/share/auditlens}"
 # Generated benchmark logs, DuckDB's virtualenv and builds of other revisions (ignored by git).
 BENCH_DIR="${AUDITLENS_BENCH_DIR:-$AUDITLENS_ROOT/bench-data}"
+# The Python package's build and test tools, and Spark (scripts/setup-python.sh).
+FLEET_VENV="$TOOLS_DIR/fleet-venv"
 BINARYEN_VERSION=132.0.0
 BINARYEN_DIR="$TOOLS_DIR/binaryen-$BINARYEN_VERSION"
 WASM_OPT="$BINARYEN_DIR/node_modules/.bin/wasm-opt"

@@ -7,7 +7,8 @@
 #   3. wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock;
 #   4. wasm-pack;
 #   5. binaryen's wasm-opt, from npm (see scripts/lib.sh for why not Debian's);
-#   6. the web page's npm packages, when web/package.json exists.
+#   6. the web page's npm packages, when web/package.json exists;
+#   7. Java and the Python tools for the Python package and its Spark job (scripts/setup-python.sh).
 # Safe to rerun: with everything present it only checks, in a few seconds.
 #
 # Environment:
@@ -185,4 +186,5 @@ install_wasm_bindgen_cli
 install_wasm_pack
 install_wasm_opt
 install_node_packages
+bash scripts/setup-python.sh
 log "ready in $((SECONDS - started)) s; wasm32 builds use the $(wasm_toolchain) toolchain"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: set up what is missing, then formatting and lints (native and wasm32), the Rust
-# test suites, each fuzz target briefly, the demo log's freshness, and the browser tests
-# (wasm-bindgen tests in headless Chromium, then Playwright against the served site and the
-# single file over file://).
+# test suites, the Python package and its Spark job against the CLI, each fuzz target briefly,
+# the demo log's freshness, and the browser tests (wasm-bindgen tests in headless Chromium, then
+# Playwright against the served site and the single file over file://).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -22,6 +22,9 @@ with_wasm_toolchain cargo clippy --locked -p auditlens-wasm -p auditlens-core \
 
 log "Rust tests"
 cargo test --locked --workspace --exclude auditlens-wasm
+
+log "Python package and Spark job (pytest against the CLI)"
+bash scripts/test-python.sh
 
 log "fuzz targets, briefly (longer runs: scripts/fuzz.sh SECONDS)"
 bash scripts/fuzz.sh 8
