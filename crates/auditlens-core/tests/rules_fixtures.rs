@@ -199,7 +199,10 @@ fn messages_say_what_the_marked_requests_did() {
         let file = analysis.add_file("positive.ndjson");
         analysis.push(file, &bytes);
         analysis.finish();
-        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
             let (audit_id, expected) = line.split_once(' ').unwrap();
             let request = analysis
                 .interner()

@@ -70,7 +70,10 @@ def cli_findings(cli, placed: dict, work: Path) -> list:
             run_cli(cli, "baseline", "build", path, "-o", shard)
             shards.append(shard)
         baseline = []
-        if shards:
+        if len(shards) == 1:
+            # One learn file: exactly `auditlens baseline build LEARN -o b.json`.
+            baseline = ["--baseline", shards[0]]
+        elif shards:
             merged = work / f"{cluster}.json"
             run_cli(cli, "baseline", "merge", *shards, "-o", merged)
             baseline = ["--baseline", merged]
