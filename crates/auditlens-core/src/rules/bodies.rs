@@ -95,16 +95,6 @@ impl PodSpec {
         .flatten()
     }
 
-    /// True when the spec holds anything at all (a patch may carry none of it).
-    pub fn is_empty(&self) -> bool {
-        self.all_containers().next().is_none()
-            && self.host_network.is_none()
-            && self.host_pid.is_none()
-            && self.host_ipc.is_none()
-            && self.volumes.is_none()
-            && self.service_account_name.is_none()
-            && self.security_context.is_none()
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
