@@ -94,7 +94,6 @@ impl PodSpec {
         .flatten()
         .flatten()
     }
-
 }
 
 #[derive(Debug, Default, Deserialize)]
