@@ -26,6 +26,7 @@
 mod pending;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::analysis::EventStore;
@@ -168,7 +169,7 @@ pub struct WatchState {
     pub learning_end: Option<Micros>,
     pub watermark: Micros,
     /// The baseline learned so far, as `baseline build` writes it.
-    pub baseline: Value,
+    pub baseline: Box<RawValue>,
 }
 
 const STATE_FORMAT: &str = "auditlens-watch-state";
@@ -572,7 +573,8 @@ impl Watch {
                 .collect(),
             None => self.incidents.clone(),
         };
-        let baseline = serde_json::from_str(&self.baseline().to_json()).unwrap_or(Value::Null);
+        // Carried as the text `Baseline::to_json` writes, neither parsed nor written again.
+        let baseline = RawValue::from_string(self.baseline().to_json()).unwrap_or_default();
         WatchState {
             format: STATE_FORMAT.to_string(),
             version: STATE_VERSION,
@@ -595,8 +597,8 @@ impl Watch {
                 state.format, state.version
             ));
         }
-        let baseline = Baseline::from_json(&state.baseline.to_string())
-            .map_err(|e| format!("its baseline: {e}"))?;
+        let baseline =
+            Baseline::from_json(state.baseline.get()).map_err(|e| format!("its baseline: {e}"))?;
         self.baseline = Some(baseline);
         self.learning_end = state.learning_end;
         self.scorer = None;
