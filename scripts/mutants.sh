@@ -42,11 +42,14 @@ run_area() {
     *) die "unknown area $area (severity, merge, framing, rules)" ;;
   esac
   mkdir -p "target/mutants/$area"
-  local args=(-p auditlens-core --output "target/mutants/$area" "${re[@]}")
+  # The test targets go to every cargo call, so each mutant builds only the binaries that run;
+  # the mutants profile leaves out debug info (Cargo.toml).
+  local args=(-p auditlens-core --profile mutants --output "target/mutants/$area" "${re[@]}")
   for f in "${files[@]}"; do args+=(-f "$f"); done
+  for t in "${tests[@]}"; do args+=("--cargo-arg=$t"); done
   log "$area: $(cargo mutants "${args[@]}" --list | wc -l) mutants"
   # shellcheck disable=SC2086  # MUTANTS_ARGS is a list of words
-  cargo mutants "${args[@]}" ${MUTANTS_ARGS:-} -- "${tests[@]}" -- "${SKIP[@]}" || true
+  cargo mutants "${args[@]}" ${MUTANTS_ARGS:-} -- -- "${SKIP[@]}" || true
   local out="target/mutants/$area/mutants.out"
   count() { if [[ -f "$out/$1.txt" ]]; then wc -l <"$out/$1.txt"; else echo 0; fi; }
   log "$area: caught $(count caught), missed $(count missed)," \
