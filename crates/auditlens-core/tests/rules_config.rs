@@ -33,6 +33,11 @@ fn hits_chunked(bytes: &[u8], config: RuleConfig, chunk: usize) -> BTreeSet<(Str
         analysis.push(file, piece);
     }
     analysis.finish();
+    hits_of(&analysis)
+}
+
+/// Every (auditID, rule) hit of a finished analysis.
+fn hits_of(analysis: &Analysis) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for request in analysis.requests() {
         for hit in analysis.rule_hits(request.audit_id) {
@@ -81,6 +86,62 @@ fn off_by_default_rules_run_when_enabled() {
     assert!(!default.contains("k8s.identity.default_admin"));
     let on = RuleConfig::parse("enabled = [\"k8s.identity.default_admin\"]").unwrap();
     assert!(rules_of(&hits(&corpus, on)).contains("k8s.identity.default_admin"));
+}
+
+#[test]
+fn rules_for_named_resources_run_when_every_rule_for_any_resource_is_off() {
+    let any: Vec<&str> = rules::event_rule_scopes()
+        .filter(|(_, resources)| resources.is_empty())
+        .map(|(meta, _)| meta.id)
+        .collect();
+    assert!(any.contains(&"k8s.anonymous.allowed"), "{any:?}");
+    assert!(!any.contains(&"k8s.pod.privileged"), "{any:?}");
+    let quoted: Vec<String> = any.iter().map(|id| format!("{id:?}")).collect();
+    let config = RuleConfig::parse(&format!("disabled = [{}]", quoted.join(", "))).unwrap();
+    let found = rules_of(&hits(&falco(), config));
+    assert!(found.contains("k8s.pod.privileged"), "{found:?}");
+    assert!(found.contains("k8s.rbac.role.wildcard"), "{found:?}");
+    assert!(
+        found.iter().all(|r| !any.contains(&r.as_str())),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn every_shard_of_a_file_runs_the_configured_rules() {
+    let corpus = falco();
+    let config = || {
+        RuleConfig::parse(
+            "disabled = [\"k8s.pod.privileged\"]\nenabled = [\"k8s.identity.default_admin\"]",
+        )
+        .unwrap()
+    };
+    let expected = hits(&corpus, config());
+    let found = rules_of(&expected);
+    assert!(!found.contains("k8s.pod.privileged"), "{found:?}");
+    assert!(found.contains("k8s.identity.default_admin"), "{found:?}");
+
+    // Cut at the line boundary nearest the middle; each half is read on a shard.
+    let cut = corpus[..corpus.len() / 2]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    let mut analysis = Analysis::new(Limits::default()).with_rules(config());
+    let file = analysis.add_file("input.ndjson");
+    for (start, end) in [(0, cut), (cut, corpus.len())] {
+        let mut shard = analysis.shard(file, start as u64);
+        shard.push(&corpus[start..end]);
+        if end == corpus.len() {
+            shard.finish();
+        }
+        assert!(
+            analysis.append_shard(shard).is_ok(),
+            "part at {start} refused"
+        );
+    }
+    analysis.finish();
+    assert_eq!(hits_of(&analysis), expected);
 }
 
 #[test]
@@ -146,6 +207,30 @@ fn exceptions_apply_to_their_rules_only() {
         after.contains("k8s.pod.privileged"),
         "the images stay untrusted elsewhere"
     );
+
+    // An exception holds only where every one of its conditions does.
+    for (conditions, why) in [
+        ("identities = [\"someone-else\"]", "another identity"),
+        (
+            "identities = [\"minikube-user\"]\nnamespaces = [\"no-such-namespace\"]",
+            "the identity, in another namespace",
+        ),
+        (
+            "images = [\"nginx\", \"mysql\"]\nidentities = [\"someone-else\"]",
+            "the images, for another identity",
+        ),
+    ] {
+        let rule = if conditions.contains("images") {
+            "k8s.pod.sensitive_mount"
+        } else {
+            "k8s.pod.exec"
+        };
+        let config = RuleConfig::parse(&format!(
+            "[[exceptions]]\nrules = [\"{rule}\"]\n{conditions}\n"
+        ))
+        .unwrap();
+        assert!(rules_of(&hits(&corpus, config)).contains(rule), "{why}");
+    }
 }
 
 #[test]

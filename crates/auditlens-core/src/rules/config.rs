@@ -398,6 +398,10 @@ mod tests {
         assert!(!glob("alice", "alice2"));
         assert!(glob("*@example.com", "bob@example.com"));
         assert!(!glob("ab*ba", "aba"));
+        // A middle part is used up where it is found: one `x` cannot match both parts.
+        assert!(!glob("*x*x", "x"));
+        assert!(!glob("a*bc*c", "abc"));
+        assert!(glob("*x*x", "xx"));
     }
 
     #[test]
