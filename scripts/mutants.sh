@@ -43,8 +43,8 @@ run_area() {
   esac
   mkdir -p "target/mutants/$area"
   # The test targets go to every cargo call, so each mutant builds only the binaries that run;
-  # the mutants profile leaves out debug info (Cargo.toml).
-  local args=(-p auditlens-core --profile mutants --output "target/mutants/$area" "${re[@]}")
+  # the mutation profile leaves out debug info (Cargo.toml).
+  local args=(-p auditlens-core --profile mutation --output "target/mutants/$area" "${re[@]}")
   for f in "${files[@]}"; do args+=(-f "$f"); done
   for t in "${tests[@]}"; do args+=("--cargo-arg=$t"); done
   log "$area: $(cargo mutants "${args[@]}" --list | wc -l) mutants"
