@@ -172,13 +172,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `namespace/name`, or the name alone for cluster objects; `(unnamed)` when unknown.
+    /// `namespace/name`, or the name alone for cluster objects (a namespace's own requests name
+    /// it as their namespace too); `(unnamed)` when unknown.
     pub fn object(&self) -> String {
         let mut name = self.object_name();
         if name.is_empty() {
             name = "(unnamed)".to_string();
         }
-        if self.namespace.is_empty() {
+        if self.namespace.is_empty() || self.resource == "namespaces" {
             name
         } else {
             format!("{}/{name}", self.namespace)
@@ -206,7 +207,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `resource namespace/name` for resource requests, the path for the others.
+    /// `resource namespace/name` for resource requests (`resource in namespace` for a
+    /// collection), the path for the others.
     pub fn resource_or_uri(&self) -> String {
         if self.event.non_resource {
             return self.uri.split('?').next().unwrap_or(self.uri).to_string();
@@ -216,10 +218,12 @@ impl<'a> Ctx<'a> {
         } else {
             format!("{}/{}", self.resource, self.subresource)
         };
-        if self.name.is_empty() && self.namespace.is_empty() {
+        if !self.object_name().is_empty() {
+            format!("{resource} {}", self.object())
+        } else if self.namespace.is_empty() {
             resource
         } else {
-            format!("{resource} {}", self.object())
+            format!("{resource} in {}", self.namespace)
         }
     }
 
