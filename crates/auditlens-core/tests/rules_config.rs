@@ -273,8 +273,28 @@ fn bad_configurations_say_what_and_where() {
     assert!(typo.to_string().contains("auditlens rules"));
     let key = RuleConfig::parse("\n\n[trusted]\nimage = [\"x\"]\n").unwrap_err();
     assert!(
-        matches!(key, ConfigError::Syntax { line: 4, .. }),
+        matches!(
+            key,
+            ConfigError::Syntax {
+                line: 4,
+                column: 1,
+                ..
+            }
+        ),
         "{key:?}"
+    );
+    // The column counts from the line's start: `3` is the 14th character of line 2.
+    let value = RuleConfig::parse("# sites\n  disabled = 3\n").unwrap_err();
+    assert!(
+        matches!(
+            value,
+            ConfigError::Syntax {
+                line: 2,
+                column: 14,
+                ..
+            }
+        ),
+        "{value:?}"
     );
     let json = RuleConfig::parse("{\"disabled\": 3}").unwrap_err();
     assert!(

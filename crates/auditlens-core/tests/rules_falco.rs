@@ -252,8 +252,8 @@ fn clause(text: &str) -> (Option<String>, Vec<String>) {
     (None, extra)
 }
 
-/// The rule ids one corpus line triggers under `config`.
-fn hits(event: &str, config: RuleConfig) -> BTreeSet<&'static str> {
+/// The (rule id, message) hits of one corpus line under `config`.
+fn messages(event: &str, config: RuleConfig) -> Vec<(&'static str, String)> {
     let mut analysis = Analysis::new(Limits::default()).with_rules(config);
     let file = analysis.add_file("falco.ndjson");
     analysis.push(file, event.as_bytes());
@@ -264,7 +264,15 @@ fn hits(event: &str, config: RuleConfig) -> BTreeSet<&'static str> {
     analysis
         .rule_hits(requests[0].audit_id)
         .iter()
-        .map(|h| h.rule)
+        .map(|h| (h.rule, h.message.clone()))
+        .collect()
+}
+
+/// The rule ids one corpus line triggers under `config`.
+fn hits(event: &str, config: RuleConfig) -> BTreeSet<&'static str> {
+    messages(event, config)
+        .into_iter()
+        .map(|(r, _)| r)
         .collect()
 }
 
@@ -375,4 +383,24 @@ fn every_mapped_rule_is_in_the_catalog() {
             assert!(rules::rule(id).is_some(), "{falco} maps to unknown {id}");
         }
     }
+}
+
+/// What every rule says of every corpus line, under Falco's default site policy with the
+/// off-by-default rules switched on: a finding's words name what the request did, so a change
+/// to any message shows here (`cargo insta review` after a deliberate one).
+#[test]
+fn every_message_on_the_corpus_is_as_reviewed() {
+    let mut config = falco_defaults();
+    config.enabled = rules::catalog()
+        .iter()
+        .filter(|m| !m.default_enabled)
+        .map(|m| m.id.to_string())
+        .collect();
+    let mut text = String::new();
+    for (n, event) in corpus("events.ndjson").lines().enumerate() {
+        for (rule, message) in messages(event, config.clone()) {
+            text.push_str(&format!("{} {rule}: {message}\n", n + 1));
+        }
+    }
+    insta::assert_snapshot!("falco_messages", text);
 }

@@ -183,8 +183,8 @@ fn check_fixture(
 }
 
 /// Where a fixture folder has `messages.txt` (lines `AUDITID TEXT`), the rule's message on each
-/// named request of `positive.ndjson` contains that text: what a finding says is part of the
-/// rule, not only whether it fires.
+/// named request of `positive.ndjson` contains that text (or, for `AUDITID = TEXT`, is that
+/// text): what a finding says is part of the rule, not only whether it fires.
 #[test]
 fn messages_say_what_the_marked_requests_did() {
     let mut checked = 0;
@@ -214,10 +214,13 @@ fn messages_say_what_the_marked_requests_did() {
                 .find(|h| h.rule == id)
                 .map(|h| h.message.clone())
                 .unwrap_or_else(|| panic!("{id}: no hit on {audit_id}"));
-            assert!(
-                message.contains(expected),
-                "{id} {audit_id}: {message:?} does not say {expected:?}"
-            );
+            match expected.strip_prefix("= ") {
+                Some(whole) => assert_eq!(message, whole, "{id} {audit_id}"),
+                None => assert!(
+                    message.contains(expected),
+                    "{id} {audit_id}: {message:?} does not say {expected:?}"
+                ),
+            }
             checked += 1;
         }
     }
@@ -287,4 +290,39 @@ fn hits_name_the_matched_values() {
         hit.message
     );
     assert_eq!(hit.techniques, &["T1609", "T1059.004"]);
+}
+
+/// What every rule says of every request of every fixture file, positive and negative: a
+/// finding's words name what the request did, so a change to any message shows here (`cargo
+/// insta review` after a deliberate one). `messages.txt` states the point of a message; this
+/// holds every one of them.
+#[test]
+fn every_message_on_the_fixtures_is_as_reviewed() {
+    let mut text = String::new();
+    for dir in fixture_dirs() {
+        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+        for name in ["positive.ndjson", "negative.ndjson"] {
+            let Ok(bytes) = std::fs::read(dir.join(name)) else {
+                continue;
+            };
+            let mut analysis = Analysis::new(Limits::default()).with_rules(config_for(&dir));
+            let file = analysis.add_file(name);
+            analysis.push(file, &bytes);
+            analysis.finish();
+            let interner = analysis.interner();
+            for request in analysis.requests() {
+                let who = match request.audit_id.absent_key() {
+                    Some(_) => interner.resolve(request.name).to_string(),
+                    None => interner.audit_id_text(request.audit_id).into_owned(),
+                };
+                for hit in analysis.rule_hits(request.audit_id) {
+                    text.push_str(&format!(
+                        "{id}/{name} {who} {}: {}\n",
+                        hit.rule, hit.message
+                    ));
+                }
+            }
+        }
+    }
+    insta::assert_snapshot!("fixture_messages", text);
 }

@@ -473,6 +473,9 @@ mod tests {
             image_repository("localhost:5000/team/app:v2"),
             "localhost:5000/team/app"
         );
+        // The tag is looked for after the last slash only; a reference may start with one.
+        assert_eq!(image_repository("host:/app:v1"), "host:/app");
+        assert_eq!(image_repository("/nginx:1"), "/nginx");
         assert!(image_matches("nginx", "nginx:latest"));
         assert!(image_matches("quay.io/calico/*", "quay.io/calico/node:v3"));
         assert!(!image_matches("nginx", "nginx-exporter:1"));
