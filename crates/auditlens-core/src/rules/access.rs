@@ -338,7 +338,7 @@ fn impersonation_privileged(ctx: &Ctx<'_>) -> Option<String> {
     if ctx.control_plane() || ctx.node() || ctx.impersonated.starts_with("eks:") {
         return None;
     }
-    let who = privileged_identity(ctx.impersonated, ctx.effective_groups())?;
+    let who = privileged_identity(ctx.impersonated, ctx.impersonated_groups())?;
     Some(format!(
         "{} impersonated {who} to {} {}",
         ctx.user,

@@ -51,8 +51,7 @@ pub struct Ctx<'a> {
     pub agent: &'a AgentFacts,
     pub source_ip: &'a str,
     interner: &'a Interner,
-    /// The group lists as text, resolved on first use (few rules read them).
-    groups: OnceCell<Vec<&'a str>>,
+    /// The impersonated groups as text, resolved on first use (few rules read them).
     impersonated_groups: OnceCell<Vec<&'a str>>,
     pod: OnceCell<Option<PodCarrier>>,
     role: OnceCell<Option<Role>>,
@@ -86,7 +85,6 @@ impl<'a> Ctx<'a> {
             agent,
             source_ip: interner.resolve(event.source_ip(interner)),
             interner,
-            groups: OnceCell::new(),
             impersonated_groups: OnceCell::new(),
             pod: OnceCell::new(),
             role: OnceCell::new(),
@@ -246,18 +244,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The effective identity's groups.
-    pub fn effective_groups(&self) -> &[&'a str] {
-        if self.impersonated.is_empty() {
-            self.groups()
-        } else {
-            self.texts(&self.impersonated_groups, self.event.impersonated_groups)
-        }
-    }
-
-    /// The actor's groups.
-    pub fn groups(&self) -> &[&'a str] {
-        self.texts(&self.groups, self.event.groups)
+    /// The groups the request impersonated (`impersonatedUser.groups`).
+    pub fn impersonated_groups(&self) -> &[&'a str] {
+        self.texts(&self.impersonated_groups, self.event.impersonated_groups)
     }
 
     fn texts<'c>(&self, cell: &'c OnceCell<Vec<&'a str>>, list: ListId) -> &'c [&'a str] {

