@@ -312,13 +312,14 @@ pub fn public_ipv4(command: &str) -> Option<Ipv4Addr> {
         .find(|ip| is_public(*ip))
 }
 
+/// Not private, loopback, link-local, documentation, multicast, "this network" (0/8, which
+/// holds the unspecified address), reserved (240/4, which holds the broadcast address) or
+/// shared carrier-grade NAT space (100.64/10).
 fn is_public(ip: Ipv4Addr) -> bool {
     let [a, b, ..] = ip.octets();
     !(ip.is_private()
         || ip.is_loopback()
         || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
         || ip.is_documentation()
         || ip.is_multicast()
         || a == 0
