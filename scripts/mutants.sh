@@ -23,7 +23,7 @@ SKIP=(--skip a_known_size_sets_room_aside_once --skip a_wrong_size_changes_nothi
   --skip appended_requests_are_told_apart_by_auditid)
 
 run_area() {
-  local area="$1" files=() tests=() re=()
+  local area="$1" files=() tests=() re=() profile=mutation
   case "$area" in
     severity)
       files=(crates/auditlens-core/src/scoring/mod.rs crates/auditlens-core/src/scoring/incident.rs)
@@ -35,7 +35,8 @@ run_area() {
       tests=(--lib --test stage_merge --test ingest --test shard) ;;
     framing)
       files=(crates/auditlens-core/src/ingest/framing.rs)
-      tests=(--lib --test ingest --test shard --test formats_eks --test formats_gke_aks --test formats_shippers) ;;
+      tests=(--lib --test ingest --test shard --test formats_eks --test formats_gke_aks --test formats_shippers)
+      profile=mutation-optimized ;;
     rules)
       files=('crates/auditlens-core/src/rules/*.rs')
       tests=(--lib --test rules_fixtures --test rules_falco --test rules_config --test trimmed) ;;
@@ -43,8 +44,8 @@ run_area() {
   esac
   mkdir -p "target/mutants/$area"
   # The test targets go to every cargo call, so each mutant builds only the binaries that run;
-  # the mutation profile leaves out debug info (Cargo.toml).
-  local args=(-p auditlens-core --profile mutation --output "target/mutants/$area" "${re[@]}")
+  # the mutation profiles leave out debug info (Cargo.toml).
+  local args=(-p auditlens-core --profile "$profile" --output "target/mutants/$area" "${re[@]}")
   for f in "${files[@]}"; do args+=(-f "$f"); done
   for t in "${tests[@]}"; do args+=("--cargo-arg=$t"); done
   log "$area: $(cargo mutants "${args[@]}" --list | wc -l) mutants"
