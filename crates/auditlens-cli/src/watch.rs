@@ -187,12 +187,13 @@ pub fn run(args: &WatchArgs, out: &mut dyn Write) -> Result<u8> {
     let held = watch.footprint();
     eprintln!(
         "auditlens: holding {} strings ({:.1} MB, compacted {} times), {} judged auditIDs \
-         remembered, {} identities",
+         remembered, {} identities, {} sequence windows",
         held.strings,
         held.string_bytes as f64 / 1e6,
         held.compactions,
         held.remembered,
-        held.identities
+        held.identities,
+        held.sequence_windows
     );
     let drain = Duration::from_secs_f64(args.drain);
     for (_, sink) in sinks {

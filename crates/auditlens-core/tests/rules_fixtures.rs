@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use auditlens_core::report::Finding;
 use auditlens_core::rules::{self, RuleConfig};
+use auditlens_core::watch::{Watch, WatchOptions};
 use auditlens_core::{Analysis, DiagnosticKind, Limits};
 
 fn fixtures() -> PathBuf {
@@ -325,4 +327,108 @@ fn every_message_on_the_fixtures_is_as_reviewed() {
         }
     }
     insta::assert_snapshot!("fixture_messages", text);
+}
+
+/// A request by mallory at `time` that no sequence rule completes a pattern with.
+fn filler(id: &str, time: &str) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/prod/pods/web-1/exec","verb":"get","user":{{"username":"mallory","groups":["system:authenticated"]}},"sourceIPs":["203.0.113.9"],"userAgent":"kubectl/v1.30.0","objectRef":{{"resource":"pods","namespace":"prod","name":"web-1","subresource":"exec","apiVersion":"v1"}},"responseStatus":{{"code":101}},"requestReceivedTimestamp":"{time}","stageTimestamp":"{time}","annotations":{{"authorization.k8s.io/decision":"allow"}}}}"#
+    ) + "\n"
+}
+
+/// The sequence rules' own fixtures, one after another: bursts and probes that span up to five
+/// minutes, with the watch's once-a-minute sweep of old windows and its string compaction
+/// running between their steps.
+#[test]
+fn sequence_rules_fire_in_a_watch_across_sweeps_and_compactions() {
+    let sequence_rules = [
+        "k8s.secret.burst",
+        "k8s.anonymous.enumeration",
+        "k8s.sequence.rbac_then_workload",
+        "k8s.discovery.multi_resource",
+    ];
+    let mut log = Vec::new();
+    for (i, rule) in sequence_rules.iter().enumerate() {
+        // Each file numbers its requests from hit-1; keep them apart.
+        let text = std::fs::read_to_string(fixtures().join(rule).join("positive.ndjson")).unwrap();
+        log.extend(
+            text.replace("\"auditID\":\"", &format!("\"auditID\":\"{i}-"))
+                .into_bytes(),
+        );
+    }
+    // In time order, with a request between the steps of the RBAC-then-workload pattern so
+    // that a sweep runs while its first step waits.
+    log.extend(filler("filler", "2026-03-02T10:01:30.000000Z").into_bytes());
+    let received = |line: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8_lossy(line);
+        let at = text.find("\"requestReceivedTimestamp\":\"").unwrap();
+        text[at..at + 60].as_bytes().to_vec()
+    };
+    let mut lines: Vec<&[u8]> = log.split_inclusive(|&b| b == b'\n').collect();
+    lines.sort_by_key(|line| received(line));
+    let log = lines.concat();
+    let baseline = Analysis::new(Limits::default()).baseline();
+    let hits = |findings: &[Finding]| -> BTreeSet<(String, String)> {
+        findings
+            .iter()
+            .flat_map(|f| {
+                f.reasons
+                    .iter()
+                    .filter(|r| {
+                        sequence_rules
+                            .iter()
+                            .any(|s| r.message.starts_with(&format!("rule {s} ")))
+                    })
+                    .map(|r| (f.request_key().to_string(), r.message.clone()))
+            })
+            .collect()
+    };
+    let mut analysis = Analysis::new(Limits::default())
+        .with_baseline(baseline.clone())
+        .without_hindsight();
+    let file = analysis.add_file("fixtures.log");
+    analysis.push(file, &log);
+    analysis.finish();
+    let expected = hits(analysis.findings());
+    assert!(expected.len() >= 8, "{expected:#?}");
+    // The default spans judge each request within seconds of log time, so the sweep runs
+    // between the steps of a pattern.
+    let options = WatchOptions {
+        compact_after: 20,
+        ..WatchOptions::default()
+    };
+    let mut watch = Watch::new(
+        Limits::default(),
+        RuleConfig::default(),
+        Some(baseline),
+        options,
+    );
+    let file = watch.add_source("fixtures.log");
+    let mut alerts = Vec::new();
+    for line in log.split_inclusive(|&b| b == b'\n') {
+        watch.push(file, line, 0);
+        alerts.extend(watch.advance(0));
+    }
+    watch.end_source(file, 0);
+    alerts.extend(watch.flush());
+    assert!(
+        watch.footprint().compactions >= 2,
+        "{:?}",
+        watch.footprint()
+    );
+    let found = hits(&alerts.into_iter().map(|a| a.finding).collect::<Vec<_>>());
+    assert_eq!(found, expected);
+
+    // Ten quiet minutes later every window is past completing a pattern, and gone.
+    assert!(watch.footprint().sequence_windows > 0);
+    let file = watch.add_source("later.log");
+    let later = "2026-03-02T12:40:00.000000Z";
+    watch.push(file, filler("later", later).as_bytes(), 0);
+    watch.end_source(file, 0);
+    watch.flush();
+    assert_eq!(
+        watch.footprint().sequence_windows,
+        1,
+        "the later request's own window"
+    );
 }

@@ -241,6 +241,15 @@ impl SequenceState {
         }
     }
 
+    /// How many windows are open: identities that changed RBAC, readers of secrets and of
+    /// cluster objects, anonymous clients probing.
+    pub fn windows(&self) -> usize {
+        self.rbac.as_ref().map_or(0, |(_, m)| m.len())
+            + self.secrets.as_ref().map_or(0, |(_, m)| m.len())
+            + self.recon.as_ref().map_or(0, |(_, m)| m.len())
+            + self.anonymous.as_ref().map_or(0, |(_, m)| m.len())
+    }
+
     /// The hits found since the last call, each on the index its request was given.
     pub fn take_found(&mut self) -> Vec<SequenceHit> {
         std::mem::take(&mut self.found)

@@ -114,6 +114,8 @@ pub struct Footprint {
     pub held: u64,
     pub identities: u64,
     pub compactions: u64,
+    /// Open windows of the sequence rules (per identity, client or source).
+    pub sequence_windows: u64,
 }
 
 struct WatchSource {
@@ -403,8 +405,8 @@ impl Watch {
     }
 
     /// What the watch holds in memory, for people watching its size: strings interned (and
-    /// their bytes), judged auditIDs remembered, requests held, identities profiled, and how
-    /// often the strings were compacted.
+    /// their bytes), judged auditIDs remembered, requests held, identities profiled, how often
+    /// the strings were compacted, and the sequence rules' open windows.
     pub fn footprint(&self) -> Footprint {
         Footprint {
             strings: self.store.interner.len() as u64,
@@ -416,6 +418,7 @@ impl Watch {
                 .as_ref()
                 .map_or(0, |s| s.model().identities.len() as u64),
             compactions: self.compactions,
+            sequence_windows: self.sequence.windows() as u64,
         }
     }
 
