@@ -260,6 +260,12 @@ fn an_event_list_streams_its_items_after_its_header() {
         F::ListOpen("items".into(), String::new()),
         "a header past the limit"
     );
+    // A header of exactly the limit is kept; one byte more is not.
+    let kept = format!("{{\n{}", &header[1..]);
+    let (seen, _, _) = frames(nested.as_bytes(), kept.len());
+    assert_eq!(seen[0], F::ListOpen("items".into(), kept.clone()));
+    let (seen, _, _) = frames(nested.as_bytes(), kept.len() - 1);
+    assert_eq!(seen[0], F::ListOpen("items".into(), String::new()));
 }
 
 #[test]
@@ -276,6 +282,16 @@ fn only_a_list_right_after_its_key_is_streamed() {
     let doc = b"{\n\"itemsAndMore\": [{\"a\":1}]}\n";
     let (seen, _, _) = frames(doc, 1000);
     assert_eq!(seen.len(), 1, "{seen:?}");
+    // In a broken document, a list after a value (a number, or a string that reads like a
+    // list key) is not the wrapper's list: the document stays one record, which the parser
+    // then reports.
+    for doc in [
+        "{\n\"items\": 5 [{\"a\":1}]}\n",
+        "{\n\"note\": \"items\" [{\"a\":1}]}\n",
+    ] {
+        let (seen, _, _) = frames(doc.as_bytes(), 1000);
+        assert_eq!(seen, [record(doc.trim_end(), 1, 0)], "{doc:?}");
+    }
 }
 
 #[test]
