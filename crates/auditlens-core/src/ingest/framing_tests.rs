@@ -269,6 +269,20 @@ fn an_event_list_streams_its_items_after_its_header() {
 }
 
 #[test]
+fn elements_of_an_array_after_a_wrapper_are_not_its_items() {
+    let doc = b"{\n\"items\": [{\"a\":1}]}\n[\n{\"b\":2}\n]\n";
+    let (seen, _, _) = frames(doc, 1000);
+    assert_eq!(
+        seen,
+        [
+            F::ListOpen("items".into(), "{\n\"items\": ".into()),
+            item(r#"{"a":1}"#, 2, 12),
+            record(r#"{"b":2}"#, 4, 24),
+        ]
+    );
+}
+
+#[test]
 fn only_a_list_right_after_its_key_is_streamed() {
     // `items` holds a number, then another key holds an array: nothing is a wrapper.
     let doc = b"{\n\"items\": 5, \"x\": [1, 2]}\n";
