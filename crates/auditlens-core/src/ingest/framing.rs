@@ -16,8 +16,6 @@
 
 use memchr::memchr;
 
-use super::wire::outside_strings;
-
 /// Keys of a top-level object whose array elements are records.
 const LIST_KEYS: &[&[u8]] = &[b"items", b"records", b"events", b"logEvents"];
 
@@ -526,7 +524,8 @@ fn detect_layout(head: &[u8], at_end: bool, scan: &mut HeadScan) -> Option<Layou
                 None => return None,
             };
             let line = line.trim_ascii_end();
-            let opens_object = line.len() < 256 && depth_after(line) > 0;
+            // The object did not close on its first line, so that line leaves it open.
+            let opens_object = line.len() < 256;
             Some(
                 if line == b"{" || (opens_object && !line.ends_with(b"[Truncated...]")) {
                     Layout::Objects
@@ -590,15 +589,6 @@ impl HeadScan {
         }
         None
     }
-}
-
-/// Nesting depth at the end of `bytes`, ignoring brackets inside strings.
-fn depth_after(bytes: &[u8]) -> i64 {
-    outside_strings(bytes).fold(0, |depth, (_, b)| match b {
-        b'{' | b'[' => depth + 1,
-        b'}' | b']' => depth - 1,
-        _ => depth,
-    })
 }
 
 #[cfg(test)]

@@ -375,3 +375,18 @@ fn the_layout_is_told_from_the_first_line() {
     assert_eq!(layout(b"  [\n]"), Layout::Array);
     assert_eq!(layout(b"\n\n"), Layout::Lines);
 }
+
+#[test]
+fn a_first_line_that_leaves_an_object_open_is_a_pretty_document_only_when_short() {
+    for (len, layout) in [(255, Layout::Objects), (256, Layout::Lines)] {
+        let mut doc = String::from("{\"a\": \"");
+        doc.push_str(&"x".repeat(len - doc.len() - 2));
+        doc.push_str("\",\n\"b\": 1\n}\n");
+        assert_eq!(doc.find('\n'), Some(len));
+        assert_eq!(
+            frames(doc.as_bytes(), 1000).1,
+            layout,
+            "a first line of {len} bytes"
+        );
+    }
+}
