@@ -390,3 +390,20 @@ fn a_first_line_that_leaves_an_object_open_is_a_pretty_document_only_when_short(
         );
     }
 }
+
+#[test]
+fn objects_back_to_back_on_the_first_line_are_objects_however_the_bytes_arrive() {
+    let (seen, layout, _) = frames(b"{\"a\":1}{\"b\":2}\n", 1000);
+    assert_eq!(layout, Layout::Objects);
+    assert_eq!(
+        seen,
+        [record(r#"{"a":1}"#, 1, 0), record(r#"{"b":2}"#, 1, 7)]
+    );
+}
+
+#[test]
+fn a_file_that_is_only_the_start_of_a_byte_order_mark_is_a_line() {
+    let (seen, layout, lines) = frames(b"\xEF\xBB", 1000);
+    assert_eq!((layout, lines), (Layout::Lines, 1));
+    assert_eq!(seen.len(), 1, "{seen:?}");
+}
