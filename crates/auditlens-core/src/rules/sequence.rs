@@ -244,10 +244,15 @@ impl SequenceState {
     /// How many windows are open: identities that changed RBAC, readers of secrets and of
     /// cluster objects, anonymous clients probing.
     pub fn windows(&self) -> usize {
-        self.rbac.as_ref().map_or(0, |(_, m)| m.len())
-            + self.secrets.as_ref().map_or(0, |(_, m)| m.len())
-            + self.recon.as_ref().map_or(0, |(_, m)| m.len())
-            + self.anonymous.as_ref().map_or(0, |(_, m)| m.len())
+        [
+            self.rbac.as_ref().map(|(_, m)| m.len()),
+            self.secrets.as_ref().map(|(_, m)| m.len()),
+            self.recon.as_ref().map(|(_, m)| m.len()),
+            self.anonymous.as_ref().map(|(_, m)| m.len()),
+        ]
+        .into_iter()
+        .flatten()
+        .sum()
     }
 
     /// The hits found since the last call, each on the index its request was given.
